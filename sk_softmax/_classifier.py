@@ -1,0 +1,445 @@
+"""SoftmaxNNClassifier: hyper-parameters, validation, fit orchestration and predictions."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._loss import log_softmax, softmax
+from ._network import ACTIVATIONS, ParamLayout, forward, loss_gradient
+from ._solver import check_result, minimize_lbfgs
+
+
+class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
+    """Softmax classifier with optional hidden layers, fitted by maximum likelihood.
+
+    The output layer is the softmax of the logits ``Z_L``; with no hidden layers
+    this is multinomial logistic (softmax) regression. The parameters minimise the
+    weighted, L2-penalised negative log-likelihood with SciPy's L-BFGS, fed the
+    exact analytic gradient ``P - Y`` back-propagated through the hidden layers::
+
+        Z_l = A_{l-1} @ W_l + b_l,   A_0 = X,   A_l = f(Z_l),   P = softmax(Z_L)
+
+        J(theta) = (1/S) * sum_i s_i * (logsumexp(Z_L[i, :]) - Z_L[i, y_i])
+                   + alpha / (2 S) * sum_l ||W_l||_F^2
+
+    where ``s_i`` is ``sample_weight`` times the class weight and ``S = sum_i s_i``.
+    Intercepts are never penalised.
+
+    Equivalences: with ``hidden_layer_sizes=()`` the minimiser is that of
+    ``LogisticRegression(C=1/alpha)`` (multinomial). For two classes,
+    ``reference_class=classes_[0]`` is exactly ``LogisticRegression(C=1/alpha)``,
+    while the symmetric binary model (``reference_class=None``) equals
+    ``LogisticRegression(C=2/alpha)``: at its optimum ``w_1 = -w_0``, so the
+    penalty on both columns is ``alpha/4 * ||w_1 - w_0||^2``. With hidden layers
+    the objective is that of ``MLPClassifier(alpha=alpha)``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int or int, default=()
+        Units of each hidden layer; ``()`` is softmax regression, ``(64, 32)``
+        two hidden layers.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="tanh"
+        Activation ``f`` of the hidden layers (unused without hidden layers).
+
+    alpha : float, default=1e-4
+        L2 strength on the weights ``W_l`` (never on intercepts); must be >= 0.
+
+    reference_class : label or None, default=None
+        None keeps all ``K`` output units (symmetric softmax; after fitting the
+        output intercepts are centred to sum to zero, and with ``alpha=0`` the
+        output weights too, which leaves predictions unchanged). A label of ``y``
+        fixes that class's logit at 0: its output column is not a parameter.
+
+    fit_intercept : bool, default=True
+        Whether to fit the intercepts ``b_l``; if False they are fixed at zero in
+        every layer.
+
+    class_weight : dict, "balanced" or None, default=None
+        Class weights multiplied into the sample weights, as in
+        LogisticRegression (``"balanced"`` uses the weighted class counts).
+
+    max_iter : int, default=1000
+        Maximum number of L-BFGS iterations.
+
+    tol : float, default=1e-4
+        Stop when the largest absolute entry of the gradient of ``J`` is <= tol.
+
+    max_fun : int, default=15000
+        Maximum number of evaluations of ``J`` and its gradient.
+
+    warm_start : bool, default=False
+        Start a new ``fit`` from the previous solution when the classes and the
+        architecture are unchanged.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the Glorot-uniform initialisation of the weights when there are
+        hidden layers (softmax regression starts from zero).
+
+    verbose : int, default=0
+        If positive, print one line per L-BFGS iteration: iteration, ``J`` and the
+        largest absolute gradient entry.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit; only when X has string feature names.
+
+    coefs_ : list of ndarray
+        ``coefs_[l]`` is ``W_{l+1}`` of shape ``(fan_in, fan_out)``, in X's dtype;
+        the last has ``n_classes`` columns, the reference column exactly zero.
+
+    intercepts_ : list of ndarray
+        ``intercepts_[l]`` is ``b_{l+1}`` of shape ``(fan_out,)``.
+
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Only when ``hidden_layer_sizes=()``: LogisticRegression's layout, ``w_1 -
+        w_0`` for two classes and ``coefs_[0].T`` otherwise. Read-only view of
+        ``coefs_``.
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Only when ``hidden_layer_sizes=()``; matches ``coef_``.
+
+    n_iter_ : int
+        Number of L-BFGS iterations of the last fit.
+
+    loss_ : float
+        Final value of ``J``.
+
+    loss_curve_ : list of float
+        ``J`` after each iteration.
+
+    converged_ : bool
+        Whether L-BFGS reported convergence.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : Same objective without hidden layers.
+    sklearn.neural_network.MLPClassifier : Same objective with hidden layers.
+
+    Notes
+    -----
+    Data may be dense or scipy.sparse CSR/CSC (never densified). float32 data
+    stays float32 through the forward and backward passes, and ``coefs_`` and
+    ``predict_proba`` are float32; the loss accumulates in float64.
+
+    References
+    ----------
+    Glorot, X. and Bengio, Y. (2010). Understanding the difficulty of training
+    deep feedforward neural networks. AISTATS.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_softmax import SoftmaxNNClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxNNClassifier(alpha=1.0).fit(X, y)
+    >>> clf.coef_.shape
+    (3, 4)
+    >>> clf.predict_proba(X[:1]).round(2)
+    array([[0.98, 0.02, 0.  ]])
+    >>> round(clf.score(X, y), 2)
+    0.97
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "reference_class": "no_validation",  # checked against classes_ in fit
+        "fit_intercept": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(),
+        activation="tanh",
+        alpha=1e-4,
+        reference_class=None,
+        fit_intercept=True,
+        class_weight=None,
+        max_iter=1000,
+        tol=1e-4,
+        max_fun=15000,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.reference_class = reference_class
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.tol = tol
+        self.max_fun = max_fun
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by minimising ``J`` with L-BFGS.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 is kept, other dtypes become float64.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two distinct ones).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights ``s_i`` (multiplied by the class weights).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        hidden = self._check_hidden_layer_sizes()
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32]
+        )
+        check_classification_targets(y)
+        y_true, classes = self._encode_labels(y)
+        sample_weight = self._sample_weight(X, y_true, classes, sample_weight)
+        reference = self._reference_index(classes)
+        layout = ParamLayout(
+            [X.shape[1], *hidden, len(classes)], reference, self.fit_intercept
+        )
+        theta0 = self._initial_theta(layout, classes, X.dtype)
+        # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided by
+        # S too: the minimiser is that of LogisticRegression(C=1/alpha).
+        l2_reg_strength = self.alpha / sample_weight.sum()
+        args = (X, y_true, sample_weight, layout, self.activation, l2_reg_strength)
+        with np.errstate(over="ignore", under="ignore"):
+            result, loss_curve = minimize_lbfgs(
+                loss_gradient,
+                theta0,
+                args,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                verbose=self.verbose,
+            )
+        # stacklevel 4: check_result -> fit -> _fit_context wrapper -> user's call.
+        n_iter, converged = check_result(
+            result, max_iter=self.max_iter, max_fun=self.max_fun, stacklevel=4
+        )
+        if not np.all(np.isfinite(result.x)):
+            raise ValueError(
+                "L-BFGS produced non-finite parameters; scale the data or increase "
+                "alpha."
+            )
+        self.classes_, self._layout = classes, layout
+        self.n_iter_, self.converged_ = n_iter, converged
+        self.coefs_, self.intercepts_ = self._centred(layout.unpack(result.x, X.dtype))
+        self.loss_, self.loss_curve_ = float(result.fun), loss_curve
+        return self
+
+    def _check_hidden_layer_sizes(self):
+        """Return ``hidden_layer_sizes`` as a tuple of ints >= 1, or raise ValueError."""
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must contain only integers >= 1, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _encode_labels(self, y):
+        """Return integer codes ``y_true`` and ``classes``; at least two classes."""
+        encoder = LabelEncoder()
+        y_true = encoder.fit_transform(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {encoder.classes_[0]!r}."
+            )
+        return y_true, encoder.classes_
+
+    def _sample_weight(self, X, y_true, classes, sample_weight):
+        """Return ``s``: sample weights times class weights, float64, positive sum."""
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+        )
+        if self.class_weight is not None:
+            class_weight = compute_class_weight(
+                self.class_weight,
+                classes=classes,
+                y=classes[y_true],
+                sample_weight=sample_weight,
+            )
+            sample_weight *= class_weight[y_true]
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "The sample weights (times the class weights) sum to zero; at least "
+                "one sample needs a positive weight."
+            )
+        return sample_weight
+
+    def _reference_index(self, classes):
+        """Return the index of ``reference_class`` in ``classes`` (None if symmetric)."""
+        if self.reference_class is None:
+            return None
+        matches = [k for k, label in enumerate(classes) if label == self.reference_class]
+        if not matches:
+            raise ValueError(
+                f"reference_class={self.reference_class!r} is not one of the labels "
+                f"in y: {classes.tolist()}."
+            )
+        return matches[0]
+
+    def _initial_theta(self, layout, classes, dtype):
+        """Return the previous solution (warm start), zeros or Glorot-uniform weights."""
+        if (
+            self.warm_start
+            and hasattr(self, "coefs_")
+            and np.array_equal(self.classes_, classes)
+            and self._layout == layout
+        ):
+            return layout.pack(self.coefs_, self.intercepts_)
+        if len(layout.shapes) == 1:
+            return np.zeros(layout.n_params)
+        # Glorot uniform, drawn in the same order as MLPClassifier's _init_coef.
+        rng = check_random_state(self.random_state)
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        coefs, intercepts = [], []
+        for fan_in, fan_out in layout.shapes:
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(rng.uniform(-bound, bound, fan_out))
+        return layout.pack(coefs, intercepts)
+
+    def _centred(self, params):
+        """Centre the symmetric output layer across classes (predictions unchanged)."""
+        coefs, intercepts = params
+        if self._layout.reference is None:
+            intercepts[-1] = intercepts[-1] - intercepts[-1].mean()
+            if self.alpha == 0:
+                coefs[-1] = coefs[-1] - coefs[-1].mean(axis=1, keepdims=True)
+        return coefs, intercepts
+
+    @property
+    def coef_(self):
+        """LogisticRegression-layout weights; only when ``hidden_layer_sizes=()``."""
+        coef = self._linear_output()[0]
+        if coef.shape[1] == 2:
+            return (coef[:, 1] - coef[:, 0])[np.newaxis, :]
+        return coef.T
+
+    @property
+    def intercept_(self):
+        """LogisticRegression-layout intercepts; only when ``hidden_layer_sizes=()``."""
+        intercept = self._linear_output()[1]
+        if intercept.shape[0] == 2:
+            return intercept[1:] - intercept[:1]
+        return intercept.copy()
+
+    def _linear_output(self):
+        check_is_fitted(self)
+        if len(self.coefs_) != 1:
+            raise AttributeError(
+                "coef_ and intercept_ exist only when hidden_layer_sizes=(); use "
+                "coefs_ and intercepts_."
+            )
+        return self.coefs_[0], self.intercepts_[0]
+
+    def _raw_prediction(self, X):
+        """Return the output logits ``Z_L`` of shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        with np.errstate(over="ignore", under="ignore"):
+            return forward(X, self.coefs_, self.intercepts_, self.activation)[-1]
+
+    def decision_function(self, X):
+        """Return the logits, shaped like LogisticRegression's.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes the logit of ``classes_[1]`` minus that of
+            ``classes_[0]``; otherwise all ``n_classes`` logits.
+        """
+        raw_prediction = self._raw_prediction(X)
+        if raw_prediction.shape[1] == 2:
+            return raw_prediction[:, 1] - raw_prediction[:, 0]
+        return raw_prediction
+
+    def predict(self, X):
+        """Return the most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        raw_prediction = self._raw_prediction(X)
+        return self.classes_[np.argmax(raw_prediction, axis=1)]
+
+    def predict_proba(self, X):
+        """Return the class probabilities ``P = softmax(Z_L)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns ordered as ``classes_``; rows sum to one.
+        """
+        return softmax(self._raw_prediction(X))
+
+    def predict_log_proba(self, X):
+        """Return ``log P``, computed from the logits by a stable log-softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return log_softmax(self._raw_prediction(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,227 @@
+"""The network: activations, the flat parameter layout, forward pass and the objective J."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from scipy.special import expit
+
+from ._loss import nll_gradient_inplace
+
+
+def _identity(Z):
+    return Z
+
+
+def _logistic(Z):
+    return expit(Z, out=Z)
+
+
+def _tanh(Z):
+    return np.tanh(Z, out=Z)
+
+
+def _relu(Z):
+    return np.maximum(Z, 0, out=Z)
+
+
+def _identity_derivative(A, delta):
+    pass
+
+
+def _logistic_derivative(A, delta):
+    delta *= A
+    delta *= 1 - A
+
+
+def _tanh_derivative(A, delta):
+    delta *= 1 - A**2
+
+
+def _relu_derivative(A, delta):
+    delta[A == 0] = 0
+
+
+#: In-place activations ``A = f(Z)`` of the hidden layers.
+ACTIVATIONS = {
+    "identity": _identity,
+    "logistic": _logistic,
+    "tanh": _tanh,
+    "relu": _relu,
+}
+
+#: In-place ``delta *= f'(Z)``, written through the activation output ``A = f(Z)``.
+DERIVATIVES = {
+    "identity": _identity_derivative,
+    "logistic": _logistic_derivative,
+    "tanh": _tanh_derivative,
+    "relu": _relu_derivative,
+}
+
+
+class ParamLayout:
+    """Map between the network's weights and one flat float64 vector ``theta``.
+
+    Conventions
+    -----------
+    ``layer_units = [d, h_1, ..., h_{L-1}, K]``; layer ``l`` has ``W_l`` of shape
+    ``(fan_in, fan_out)`` and ``b_l`` of shape ``(fan_out,)`` (MATH.md). ``theta`` is::
+
+        theta = [ W_1.ravel(), ..., W_L[:, free].ravel(),     # all weights first
+                  b_1, ..., b_L[free] ]                         # then the intercepts
+
+    in C order, where ``free`` is every output column except the reference class
+    ``r`` (all ``K`` columns in symmetric mode). Column ``r`` of ``W_L`` and entry
+    ``r`` of ``b_L`` are fixed at zero and are not parameters. With
+    ``fit_intercept=False`` the intercepts of every layer are fixed at zero and
+    ``theta`` holds the weights only. Because the weights come first,
+    ``theta[:n_coef]`` is exactly the penalised part.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Units per layer, input features first and ``n_classes`` last.
+    reference : int or None
+        Index of the reference class, or None for the symmetric softmax.
+    fit_intercept : bool
+        Whether the intercepts are parameters.
+    """
+
+    def __init__(self, layer_units, reference, fit_intercept):
+        self.layer_units = tuple(int(u) for u in layer_units)
+        self.reference = reference
+        self.fit_intercept = bool(fit_intercept)
+        n_classes = self.layer_units[-1]
+        self.free = np.array([k for k in range(n_classes) if k != reference], dtype=np.intp)
+        self.shapes = list(zip(self.layer_units[:-1], self.layer_units[1:]))
+        free_out = [fan_out for _, fan_out in self.shapes[:-1]] + [len(self.free)]
+        coef_sizes = [fan_in * out for (fan_in, _), out in zip(self.shapes, free_out)]
+        intercept_sizes = free_out if self.fit_intercept else [0] * len(free_out)
+        bounds = np.cumsum([0] + coef_sizes + intercept_sizes)
+        self._slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        self.n_coef = int(sum(coef_sizes))
+        self.n_params = int(bounds[-1])
+
+    def __eq__(self, other):
+        return isinstance(other, ParamLayout) and (
+            (self.layer_units, self.reference, self.fit_intercept)
+            == (other.layer_units, other.reference, other.fit_intercept)
+        )
+
+    def unpack(self, theta, dtype):
+        """Return ``(coefs, intercepts)`` from ``theta``, cast to ``dtype``.
+
+        Full shapes (see Conventions); the reference column and entry are zero.
+        """
+        n_layers = len(self.shapes)
+        coefs, intercepts = [], []
+        for l, (fan_in, fan_out) in enumerate(self.shapes):
+            last = l == n_layers - 1
+            coef = theta[self._slices[l]].astype(dtype, copy=False)
+            intercept = theta[self._slices[n_layers + l]].astype(dtype, copy=False)
+            if not self.fit_intercept:
+                intercept = np.zeros(fan_out, dtype=dtype)
+            if last and self.reference is not None:
+                full = np.zeros((fan_in, fan_out), dtype=dtype)
+                full[:, self.free] = coef.reshape(fan_in, -1)
+                coef = full
+                if self.fit_intercept:
+                    full = np.zeros(fan_out, dtype=dtype)
+                    full[self.free] = intercept
+                    intercept = full
+            coefs.append(coef.reshape(fan_in, fan_out))
+            intercepts.append(intercept)
+        return coefs, intercepts
+
+    def pack(self, coefs, intercepts):
+        """Return the float64 ``theta`` of full-shape ``coefs`` and ``intercepts``.
+
+        The reference column and entry are dropped; ``intercepts`` are ignored when
+        ``fit_intercept=False``.
+        """
+        theta = np.empty(self.n_params, dtype=np.float64)
+        n_layers = len(self.shapes)
+        for l, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            if l == n_layers - 1:
+                coef, intercept = coef[:, self.free], intercept[self.free]
+            theta[self._slices[l]] = coef.ravel()
+            if self.fit_intercept:
+                theta[self._slices[n_layers + l]] = intercept
+        return theta
+
+
+def forward(X, coefs, intercepts, activation):
+    """Return the activations ``[A_0 = X, A_1, ..., A_{L-1}, Z_L]`` of the network.
+
+    ::
+
+        Z_l = A_{l-1} @ W_l + b_l,   A_l = f(Z_l) for hidden layers
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    coefs, intercepts : lists of ndarray
+        Full-shape weights, as returned by :meth:`ParamLayout.unpack`.
+    activation : {"identity", "logistic", "tanh", "relu"}
+
+    Returns
+    -------
+    activations : list of ndarray
+        The last entry is the output logits ``Z_L`` of shape (n_samples, n_classes).
+    """
+    activations = [X]
+    for l, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+        Z = np.asarray(activations[-1] @ coef)
+        Z += intercept
+        if l < len(coefs) - 1:
+            ACTIVATIONS[activation](Z)
+        activations.append(Z)
+    return activations
+
+
+def loss_gradient(theta, X, y_true, sample_weight, layout, activation, l2_reg_strength):
+    """Return the objective ``J`` and its gradient, both in float64, in one pass.
+
+    ::
+
+        J(theta) = (1/S) * sum_i s_i * NLL_i + l2_reg_strength/2 * sum_l ||W_l||_F^2
+        Delta_L  = s * (P - Y) / S
+        dJ/dW_l  = A_{l-1}.T @ Delta_l + l2_reg_strength * W_l
+        dJ/db_l  = sum_i Delta_l[i]
+        Delta_{l-1} = (Delta_l @ W_l.T) * f'(Z_{l-1})
+
+    With ``l2_reg_strength = alpha / S`` this is MATH.md's ``J``. The forward and
+    backward passes run in ``X.dtype``; loss and penalty accumulate in float64.
+
+    Parameters
+    ----------
+    theta : ndarray of float64 of shape (layout.n_params,)
+        Flat parameters; see the Conventions of :class:`ParamLayout`.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    y_true : ndarray of int of shape (n_samples,)
+        Class codes in ``0 .. n_classes - 1``.
+    sample_weight : ndarray of float64 of shape (n_samples,)
+    layout : ParamLayout
+    activation : {"identity", "logistic", "tanh", "relu"}
+    l2_reg_strength : float
+
+    Returns
+    -------
+    loss : float
+    gradient : ndarray of float64 of shape (layout.n_params,)
+    """
+    coefs, intercepts = layout.unpack(theta, X.dtype)
+    activations = forward(X, coefs, intercepts, activation)
+    delta = activations[-1]
+    loss = nll_gradient_inplace(delta, y_true, sample_weight)
+    coef_grads, intercept_grads = [None] * len(coefs), [None] * len(coefs)
+    for l in range(len(coefs) - 1, -1, -1):
+        coef_grads[l] = np.asarray(activations[l].T @ delta)
+        intercept_grads[l] = delta.sum(axis=0)
+        if l > 0:
+            delta = delta @ coefs[l].T
+            DERIVATIVES[activation](activations[l], delta)
+    gradient = layout.pack(coef_grads, intercept_grads)
+    weights = theta[: layout.n_coef]
+    loss += 0.5 * l2_reg_strength * float(weights @ weights)
+    gradient[: layout.n_coef] += l2_reg_strength * weights
+    return loss, gradient

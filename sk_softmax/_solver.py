@@ -1,0 +1,103 @@
+"""L-BFGS wrapper: scipy.optimize.minimize, the per-iteration callback and ConvergenceWarning."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import warnings
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.exceptions import ConvergenceWarning
+
+
+def minimize_lbfgs(fun, theta0, args, *, max_iter, max_fun, tol, verbose):
+    """Minimise ``fun`` (returning the value and gradient) with L-BFGS-B.
+
+    Uses LogisticRegression's settings: ``gtol=tol``, ``maxls=50`` and
+    ``ftol=64 * eps``, far tighter than SciPy's default ``ftol``, which stops
+    well short of the optimum.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta, *args) -> (float, ndarray of float64)``.
+    theta0 : ndarray of float64 of shape (n_params,)
+    args : tuple
+        Extra arguments of ``fun``.
+    max_iter, max_fun : int
+        Limits on iterations and on evaluations of ``fun``.
+    tol : float
+        Stop when the largest absolute gradient entry is at most ``tol``.
+    verbose : int
+        If positive, print the iteration, ``J`` and the gradient norm after
+        every iteration.
+
+    Returns
+    -------
+    result : scipy.optimize.OptimizeResult
+    loss_curve : list of float
+        ``J`` after each iteration.
+    """
+    last = {}
+
+    def fun_recording(theta, *args):
+        loss, gradient = fun(theta, *args)
+        last["theta"], last["gradient"] = theta, gradient
+        return loss, gradient
+
+    loss_curve = []
+
+    def callback(intermediate_result):
+        loss_curve.append(float(intermediate_result.fun))
+        if verbose > 0:
+            grad_norm = np.max(np.abs(last["gradient"]))
+            print(
+                f"Iteration {len(loss_curve)}: J = {intermediate_result.fun:.10g}, "
+                f"max|grad| = {grad_norm:.3e}",
+                flush=True,
+            )
+
+    options = {
+        "maxiter": max_iter,
+        "maxfun": max_fun,
+        "gtol": tol,
+        "ftol": 64 * np.finfo(float).eps,
+        "maxls": 50,
+    }
+    result = minimize(
+        fun_recording,
+        theta0,
+        args=args,
+        method="L-BFGS-B",
+        jac=True,
+        options=options,
+        callback=callback,
+    )
+    return result, loss_curve
+
+
+def check_result(result, *, max_iter, max_fun, stacklevel):
+    """Return ``(n_iter, converged)``; warn ``ConvergenceWarning`` when not converged.
+
+    The warning says why L-BFGS stopped (iteration limit, evaluation limit or a
+    failed line search) and what to do about it. ``stacklevel`` counts frames from
+    this function to the user's ``fit`` call.
+    """
+    n_iter = min(int(result.nit), max_iter)
+    if result.status == 0:
+        return n_iter, True
+    if n_iter >= max_iter:
+        advice = f"Increase max_iter (now {max_iter}) or scale the data."
+    elif result.nfev >= max_fun:
+        advice = f"Increase max_fun (now {max_fun}) or scale the data."
+    else:
+        advice = (
+            "The line search could not decrease J further (rounding errors): "
+            "scale the data (e.g. with StandardScaler), increase alpha, or "
+            "loosen tol."
+        )
+    message = (
+        f"lbfgs failed to converge after {n_iter} iteration(s) "
+        f"(status={result.status}): {result.message}. {advice}"
+    )
+    warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel)
+    return n_iter, False
