@@ -1,0 +1,42 @@
+"""Shared fixtures: small seeded problems and the standard data sets."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.preprocessing import StandardScaler
+
+
+def standardised(loader):
+    X, y = loader(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="session")
+def iris():
+    return standardised(load_iris)
+
+
+@pytest.fixture(scope="session")
+def wine():
+    return standardised(load_wine)
+
+
+@pytest.fixture(scope="session")
+def breast_cancer():
+    return standardised(load_breast_cancer)
+
+
+def make_problem(n_samples=40, n_features=5, n_classes=3, seed=0):
+    """A small non-separable problem: Gaussian X, labels from a noisy linear model."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    logits = X @ rng.standard_normal((n_features, n_classes))
+    logits += rng.gumbel(size=logits.shape)
+    y = logits.argmax(axis=1)
+    y[:n_classes] = np.arange(n_classes)  # every class present
+    return X, y
+
+
+@pytest.fixture
+def problem():
+    return make_problem()

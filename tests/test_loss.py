@@ -1,0 +1,62 @@
+"""Softmax kernels of _loss.py against SciPy, and their numerical safety."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.special import log_softmax as scipy_log_softmax
+from scipy.special import logsumexp
+
+from sk_softmax._loss import log_softmax, nll_gradient_inplace, softmax
+
+
+@pytest.fixture
+def raw_prediction():
+    return np.random.default_rng(0).standard_normal((30, 4)) * 3
+
+
+def test_log_softmax_matches_scipy(raw_prediction):
+    """log_softmax equals scipy.special.log_softmax and does not modify its input."""
+    before = raw_prediction.copy()
+    assert_allclose(log_softmax(raw_prediction), scipy_log_softmax(raw_prediction, axis=1),
+                    rtol=1e-13, atol=1e-14)
+    assert_allclose(softmax(raw_prediction).sum(axis=1), 1, rtol=1e-14)
+    assert np.array_equal(raw_prediction, before)
+
+
+def test_shift_invariance(raw_prediction):
+    """Adding a constant to every logit of a row changes neither P nor the loss."""
+    shift = np.random.default_rng(1).standard_normal((30, 1)) * 100
+    assert_allclose(softmax(raw_prediction + shift), softmax(raw_prediction), rtol=1e-12)
+    y = np.arange(30) % 4
+    w = np.ones(30)
+    loss = nll_gradient_inplace(raw_prediction.copy(), y, w)
+    assert loss == pytest.approx(nll_gradient_inplace(raw_prediction + shift, y, w), rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e300])
+def test_extreme_logits_stay_finite(scale):
+    """Logits of +-1e4 and beyond give finite log P, P summing to one, finite loss."""
+    raw = np.array([[scale, -scale, 0.0], [-scale, -scale, -scale], [0.0, 1.0, scale]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        assert np.all(np.isfinite(log_softmax(raw)))
+        assert_allclose(softmax(raw).sum(axis=1), 1)
+        loss = nll_gradient_inplace(raw.copy(), np.array([1, 0, 0]), np.ones(3))
+    assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nll_and_gradient(raw_prediction, dtype):
+    """Loss is the weighted mean of logsumexp - Z[y]; gradient is s (P - Y) / S in place."""
+    raw = raw_prediction.astype(dtype)
+    y = np.random.default_rng(2).integers(0, 4, 30)
+    w = np.random.default_rng(3).uniform(0, 2, 30)
+    nll = logsumexp(raw_prediction, axis=1) - raw_prediction[np.arange(30), y]
+    expected_grad = softmax(raw_prediction)
+    expected_grad[np.arange(30), y] -= 1
+    expected_grad *= (w / w.sum())[:, None]
+    loss = nll_gradient_inplace(raw, y, w)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert isinstance(loss, float)
+    assert loss == pytest.approx(np.average(nll, weights=w), rel=rtol)
+    assert raw.dtype == dtype
+    assert_allclose(raw, expected_grad, rtol=rtol, atol=rtol * 1e-2)
