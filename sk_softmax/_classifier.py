@@ -234,7 +234,9 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         # S too: the minimiser is that of LogisticRegression(C=1/alpha).
         l2_reg_strength = self.alpha / sample_weight.sum()
         args = (X, y_true, sample_weight, layout, self.activation, l2_reg_strength)
-        with np.errstate(over="ignore", under="ignore"):
+        # Trial points of the line search may overflow; L-BFGS rejects them, and
+        # the accepted parameters are checked for finiteness below.
+        with np.errstate(all="ignore"):
             result, loss_curve = minimize_lbfgs(
                 loss_gradient,
                 theta0,

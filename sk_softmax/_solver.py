@@ -91,13 +91,14 @@ def check_result(result, *, max_iter, max_fun, stacklevel):
         advice = f"Increase max_fun (now {max_fun}) or scale the data."
     else:
         advice = (
-            "The line search could not decrease J further (rounding errors): "
-            "scale the data (e.g. with StandardScaler), increase alpha, or "
-            "loosen tol."
+            "The line search failed to decrease J, usually a sign of badly "
+            "scaled data or of a tol below what rounding allows: scale the data "
+            "(e.g. with StandardScaler), increase alpha, or loosen tol."
         )
+    reason = str(result.message).strip(" :.")
     message = (
         f"lbfgs failed to converge after {n_iter} iteration(s) "
-        f"(status={result.status}): {result.message}. {advice}"
+        f"(status={result.status}, SciPy: {reason!r}). {advice}"
     )
     warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel)
     return n_iter, False

@@ -1,0 +1,88 @@
+"""Property-based tests (hypothesis) on small random problems."""
+
+import warnings
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sk_softmax import SoftmaxNNClassifier
+from sk_softmax._network import ParamLayout, loss_gradient
+
+# derandomize: the same examples on every run, so that CI cannot flake.
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def problems(draw):
+    """A random problem: n x d Gaussian X of random scale, K >= 2 present classes."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_classes = draw(st.integers(2, 4))
+    n_samples = draw(st.integers(n_classes, 25))
+    n_features = draw(st.integers(1, 4))
+    scale = draw(st.sampled_from([1e-3, 1.0, 1e3]))
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)) * scale
+    y = np.r_[np.arange(n_classes), rng.integers(0, n_classes, n_samples - n_classes)]
+    hidden = draw(st.sampled_from([(), (3,), (2, 3)]))
+    activation = draw(st.sampled_from(["identity", "logistic", "tanh", "relu"]))
+    reference = draw(st.sampled_from([None, 0]))
+    alpha = draw(st.sampled_from([0.0, 1e-2, 1.0]))
+    return X, y, hidden, activation, reference, alpha, seed
+
+
+@SETTINGS
+@given(problems())
+def test_probabilities_finite_and_sum_to_one(problem):
+    """Any fit gives finite probabilities that sum to one."""
+    X, y, hidden, activation, reference, alpha, seed = problem
+    clf = SoftmaxNNClassifier(hidden_layer_sizes=hidden, activation=activation,
+                              reference_class=reference, alpha=alpha, max_iter=50,
+                              random_state=seed % 1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        proba = clf.fit(X, y).predict_proba(X)
+    assert np.all(np.isfinite(proba))
+    assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+
+
+@SETTINGS
+@given(problems())
+def test_gradient_matches_finite_differences(problem):
+    """At a random point the analytic gradient equals central differences."""
+    X, y, hidden, activation, reference, alpha, seed = problem
+    X = X / np.abs(X).max()  # keep the finite-difference step meaningful
+    layout = ParamLayout([X.shape[1], *hidden, y.max() + 1], reference, True)
+    rng = np.random.default_rng(seed)
+    theta = rng.uniform(-1, 1, layout.n_params)
+    args = (X, y, rng.uniform(0.5, 2, len(y)), layout, activation, alpha / len(y))
+    _, gradient = loss_gradient(theta, *args)
+    step = 1e-6
+    expected = np.array([
+        (loss_gradient(theta + step * e, *args)[0]
+         - loss_gradient(theta - step * e, *args)[0]) / (2 * step)
+        for e in np.eye(layout.n_params)
+    ])
+    # Central differences: error O(step^2) plus rounding O(eps / step); a relu kink
+    # inside the stencil is the only other source of error.
+    assert_allclose(gradient, expected, rtol=1e-5, atol=1e-7)
+
+
+@SETTINGS
+@given(problems(), st.randoms(use_true_random=False))
+def test_row_permutation_does_not_change_predictions(problem, random):
+    """Permuting the rows of X (and y) leaves the fitted model's predictions unchanged."""
+    X, y, hidden, activation, reference, alpha, seed = problem
+    X = X / np.abs(X).max()
+    order = list(range(len(y)))
+    random.shuffle(order)
+    params = dict(hidden_layer_sizes=hidden, activation=activation, alpha=max(alpha, 0.1),
+                  reference_class=reference, random_state=seed % 1000, max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        a = SoftmaxNNClassifier(**params).fit(X, y)
+        b = SoftmaxNNClassifier(**params).fit(X[order], y[order])
+    assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-6, atol=1e-8)
+    assert_array_equal(b.predict(X), a.predict(X))
