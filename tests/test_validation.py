@@ -31,7 +31,7 @@ def with_value(value, row=0, col=0):
         ({}, X[:0], y[:0], {}, ValueError, "0 sample"),
         ({}, X, y, {"sample_weight": -np.ones(30)}, ValueError, "Negative values"),
         ({}, X, y, {"sample_weight": np.r_[np.nan, np.ones(29)]}, ValueError, "NaN"),
-        ({}, X, y, {"sample_weight": np.zeros(30)}, ValueError, "non-zero"),
+        ({}, X, y, {"sample_weight": np.zeros(30)}, ValueError, "non-zero|sum to zero"),
         ({"class_weight": {0: 0, 1: 0, 2: 0}}, X, y, {}, ValueError, "sum to zero"),
         ({}, X, y, {"sample_weight": np.ones(29)}, ValueError, "sample_weight.shape"),
         ({"alpha": -1.0}, X, y, {}, ValueError, "'alpha' parameter"),
