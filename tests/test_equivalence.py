@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
@@ -96,3 +97,21 @@ def test_same_minimiser_as_mlp(wine):
     ours = SoftmaxNNClassifier(alpha=1.0, **TIGHT).fit(X, y)
     assert ours.loss_ <= mlp.loss_ + 1e-12
     assert_allclose(ours.predict_proba(X), mlp.predict_proba(X), rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "relu"])
+def test_same_initialisation_and_first_step_as_mlp(iris, activation):
+    """Glorot init drawn as MLPClassifier draws it: one L-BFGS step lands on the same weights."""
+    X, y = iris
+    params = dict(hidden_layer_sizes=(5, 4), activation=activation, alpha=0.1,
+                  random_state=3, max_iter=1)
+    with pytest.warns(ConvergenceWarning):
+        mlp = MLPClassifier(solver="lbfgs", **params).fit(X, y)
+    with pytest.warns(ConvergenceWarning):
+        ours = SoftmaxNNClassifier(**params).fit(X, y)
+    for theirs, mine in zip(mlp.coefs_ + mlp.intercepts_[:-1], ours.coefs_ + ours.intercepts_[:-1]):
+        assert_allclose(mine, theirs, rtol=1e-12, atol=1e-14)
+    # Our symmetric output intercepts are centred; MLP's are not.
+    centred = mlp.intercepts_[-1] - mlp.intercepts_[-1].mean()
+    assert_allclose(ours.intercepts_[-1], centred, rtol=1e-12, atol=1e-14)
+    assert ours.loss_ == pytest.approx(mlp.loss_, rel=1e-12)
