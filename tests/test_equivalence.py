@@ -72,6 +72,7 @@ def test_reference_class_does_not_change_unpenalised_model(iris):
 
 @pytest.mark.parametrize("data", ["iris", "wine"])
 @pytest.mark.parametrize("hidden", [(), (6,)])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_objective_equals_mlp_loss_at_same_weights(data, hidden, request):
     """At MLPClassifier's fitted weights, our J equals MLPClassifier's loss_."""
     X, y = request.getfixturevalue(data)
