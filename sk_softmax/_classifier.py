@@ -12,10 +12,20 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from threadpoolctl import threadpool_info
 
 from ._loss import log_softmax, softmax
-from ._network import ACTIVATIONS, ParamLayout, forward, loss_gradient
+from ._network import ACTIVATIONS, ParamLayout, forward
+from ._objective import Objective
 from ._solver import check_result, minimize_lbfgs
+
+
+def _blas_threads():
+    """Threads the BLAS may use now (1 under ``threadpool_limits(1)``)."""
+    return max(
+        (info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"),
+        default=1,
+    )
 
 
 class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
@@ -233,14 +243,14 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided by
         # S too: the minimiser is that of LogisticRegression(C=1/alpha).
         l2_reg_strength = self.alpha / sample_weight.sum()
-        args = (X, y_true, sample_weight, layout, self.activation, l2_reg_strength)
+        objective = Objective(X, y_true, sample_weight, layout, self.activation,
+                              l2_reg_strength, n_threads=_blas_threads())
         # Trial points of the line search may overflow; L-BFGS rejects them, and
         # the accepted parameters are checked for finiteness below.
-        with np.errstate(all="ignore"):
+        with objective, np.errstate(all="ignore"):
             result, loss_curve = minimize_lbfgs(
-                loss_gradient,
+                objective,
                 theta0,
-                args,
                 max_iter=self.max_iter,
                 max_fun=self.max_fun,
                 tol=self.tol,

@@ -49,42 +49,45 @@ def softmax(raw_prediction):
     return proba
 
 
-def nll_gradient_inplace(raw_prediction, y_true, sample_weight):
-    """Weighted-mean NLL of the softmax; overwrite the logits with its gradient.
+def nll_gradient_inplace(logits_t, label_index, weight, weight_x):
+    """Weighted NLL sum of the softmax; overwrite the logits with its gradient.
 
-    With ``s = sample_weight`` and ``S = sum(s)``::
+    The logits are stored *class-major* (one row per class, one column per sample),
+    so that every reduction over classes runs along the long, contiguous axis. With
+    normalised weights ``w_i = s_i / S``::
 
-        NLL_i  = logsumexp(Z[i, :]) - Z[i, y_i]
-        loss   = (1/S) * sum_i s_i * NLL_i
-        dloss/dZ[i, k] = s_i * (P[i, k] - Y[i, k]) / S
+        NLL_i = logsumexp(Z[i, :]) - Z[i, y_i]
+        loss  = sum_i w_i * NLL_i
+        dloss/dZ[i, k] = w_i * (P[i, k] - Y[i, k])
 
-    The one-hot ``Y`` is never built: ``1`` is subtracted at the label positions.
+    The one-hot ``Y`` is never built: ``w_i`` is subtracted at the label positions.
 
     Parameters
     ----------
-    raw_prediction : C-contiguous ndarray of shape (n_samples, n_classes)
-        Logits ``Z``. On return it holds the gradient above (the output-layer
-        ``Delta_L`` of MATH.md), in the same dtype.
-    y_true : ndarray of int of shape (n_samples,)
-        Class codes in ``0 .. n_classes - 1``.
-    sample_weight : ndarray of float64 of shape (n_samples,)
-        Non-negative weights ``s`` with a positive sum.
+    logits_t : C-contiguous ndarray of shape (n_classes, n_samples)
+        ``Z.T``. On return it holds the gradient above, transposed (``Delta_L.T``
+        of MATH.md), in the same dtype.
+    label_index : ndarray of int of shape (n_samples,)
+        Flat positions ``y_i * n_samples + i`` of the labels in ``logits_t``.
+    weight : ndarray of float64 of shape (n_samples,)
+        Normalised weights ``w_i`` (for the loss, accumulated in float64).
+    weight_x : ndarray of shape (n_samples,)
+        The same weights in ``logits_t.dtype`` (for the gradient).
 
     Returns
     -------
     loss : float
-        The weighted mean NLL, accumulated in float64.
+        ``sum_i w_i * NLL_i``.
     """
-    n_samples = raw_prediction.shape[0]
-    rows = np.arange(n_samples)
-    raw_prediction -= raw_prediction.max(axis=1, keepdims=True)
-    label_logit = raw_prediction[rows, y_true]  # Z[i, y_i] - m_i <= 0
-    np.exp(raw_prediction, out=raw_prediction)
-    sum_exp = raw_prediction.sum(axis=1)  # in [1, n_classes]
-    nll = np.log(sum_exp) - label_logit
-    weight = sample_weight / sample_weight.sum()
-    loss = float(np.dot(weight, nll.astype(np.float64, copy=False)))
-    weight = weight.astype(raw_prediction.dtype, copy=False)
-    raw_prediction *= (weight / sum_exp)[:, np.newaxis]
-    raw_prediction[rows, y_true] -= weight
+    logits_t -= logits_t.max(axis=0)
+    flat = logits_t.reshape(-1)
+    label_logit = flat[label_index]  # Z[i, y_i] - max_j Z[i, j] <= 0
+    np.exp(logits_t, out=logits_t)
+    sum_exp = logits_t.sum(axis=0)  # in [1, n_classes]
+    nll = np.log(sum_exp)
+    nll -= label_logit
+    loss = float(weight @ nll)
+    sum_exp = np.divide(weight_x, sum_exp, out=sum_exp)
+    logits_t *= sum_exp
+    flat[label_index] -= weight_x
     return loss

@@ -1,11 +1,9 @@
-"""The network: activations, the flat parameter layout, forward pass and the objective J."""
+"""The network: activations, the flat parameter layout and the forward pass."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
 from scipy.special import expit
-
-from ._loss import nll_gradient_inplace
 
 
 def _identity(Z):
@@ -177,51 +175,3 @@ def forward(X, coefs, intercepts, activation):
         activations.append(Z)
     return activations
 
-
-def loss_gradient(theta, X, y_true, sample_weight, layout, activation, l2_reg_strength):
-    """Return the objective ``J`` and its gradient, both in float64, in one pass.
-
-    ::
-
-        J(theta) = (1/S) * sum_i s_i * NLL_i + l2_reg_strength/2 * sum_l ||W_l||_F^2
-        Delta_L  = s * (P - Y) / S
-        dJ/dW_l  = A_{l-1}.T @ Delta_l + l2_reg_strength * W_l
-        dJ/db_l  = sum_i Delta_l[i]
-        Delta_{l-1} = (Delta_l @ W_l.T) * f'(Z_{l-1})
-
-    With ``l2_reg_strength = alpha / S`` this is MATH.md's ``J``. The forward and
-    backward passes run in ``X.dtype``; loss and penalty accumulate in float64.
-
-    Parameters
-    ----------
-    theta : ndarray of float64 of shape (layout.n_params,)
-        Flat parameters; see the Conventions of :class:`ParamLayout`.
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-    y_true : ndarray of int of shape (n_samples,)
-        Class codes in ``0 .. n_classes - 1``.
-    sample_weight : ndarray of float64 of shape (n_samples,)
-    layout : ParamLayout
-    activation : {"identity", "logistic", "tanh", "relu"}
-    l2_reg_strength : float
-
-    Returns
-    -------
-    loss : float
-    gradient : ndarray of float64 of shape (layout.n_params,)
-    """
-    coefs, intercepts = layout.unpack(theta, X.dtype)
-    activations = forward(X, coefs, intercepts, activation)
-    delta = activations[-1]
-    loss = nll_gradient_inplace(delta, y_true, sample_weight)
-    coef_grads, intercept_grads = [None] * len(coefs), [None] * len(coefs)
-    for l in range(len(coefs) - 1, -1, -1):
-        coef_grads[l] = np.asarray(activations[l].T @ delta)
-        intercept_grads[l] = delta.sum(axis=0)
-        if l > 0:
-            delta = delta @ coefs[l].T
-            DERIVATIVES[activation](activations[l], delta)
-    gradient = layout.pack(coef_grads, intercept_grads)
-    weights = theta[: layout.n_coef]
-    loss += 0.5 * l2_reg_strength * float(weights @ weights)
-    gradient[: layout.n_coef] += l2_reg_strength * weights
-    return loss, gradient

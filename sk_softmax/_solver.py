@@ -9,7 +9,7 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 
-def minimize_lbfgs(fun, theta0, args, *, max_iter, max_fun, tol, verbose):
+def minimize_lbfgs(fun, theta0, *, max_iter, max_fun, tol, verbose):
     """Minimise ``fun`` (returning the value and gradient) with L-BFGS-B.
 
     Uses LogisticRegression's settings: ``gtol=tol``, ``maxls=50`` and
@@ -19,10 +19,8 @@ def minimize_lbfgs(fun, theta0, args, *, max_iter, max_fun, tol, verbose):
     Parameters
     ----------
     fun : callable
-        ``fun(theta, *args) -> (float, ndarray of float64)``.
+        ``fun(theta) -> (float, ndarray of float64)``.
     theta0 : ndarray of float64 of shape (n_params,)
-    args : tuple
-        Extra arguments of ``fun``.
     max_iter, max_fun : int
         Limits on iterations and on evaluations of ``fun``.
     tol : float
@@ -39,8 +37,8 @@ def minimize_lbfgs(fun, theta0, args, *, max_iter, max_fun, tol, verbose):
     """
     last = {}
 
-    def fun_recording(theta, *args):
-        loss, gradient = fun(theta, *args)
+    def fun_recording(theta):
+        loss, gradient = fun(theta)
         last["theta"], last["gradient"] = theta, gradient
         return loss, gradient
 
@@ -66,7 +64,6 @@ def minimize_lbfgs(fun, theta0, args, *, max_iter, max_fun, tol, verbose):
     result = minimize(
         fun_recording,
         theta0,
-        args=args,
         method="L-BFGS-B",
         jac=True,
         options=options,

@@ -8,7 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
 from sk_softmax import SoftmaxNNClassifier
-from sk_softmax._network import ParamLayout, loss_gradient
+from sk_softmax._network import ParamLayout
+from sk_softmax._objective import loss_gradient
 
 TIGHT = dict(tol=1e-10, max_iter=10_000)
 

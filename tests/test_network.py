@@ -5,7 +5,8 @@ import pytest
 from conftest import make_problem
 from numpy.testing import assert_allclose
 
-from sk_softmax._network import ACTIVATIONS, ParamLayout, forward, loss_gradient
+from sk_softmax._network import ACTIVATIONS, ParamLayout, forward
+from sk_softmax._objective import Objective, loss_gradient
 
 
 def fd_gradient(fun, theta, step=1e-4):
@@ -67,11 +68,12 @@ def test_gradient_matches_finite_differences(
     sample_weight = rng.uniform(0.1, 3, len(y)) if weighted else np.ones(len(y))
     layout = ParamLayout([4, *hidden, 3], reference, fit_intercept)
     theta = rng.uniform(-1, 1, layout.n_params)
-    args = (X, y, sample_weight, layout, activation, 0.3 / sample_weight.sum())
-    _, gradient = loss_gradient(theta, *args)
     # relu has kinks at Z = 0: a smaller step keeps the stencil on one side of them.
     step = 1e-6 if activation == "relu" else 1e-4
-    expected = fd_gradient(lambda t: loss_gradient(t, *args)[0], theta, step)
+    with Objective(X, y, sample_weight, layout, activation,
+                   0.3 / sample_weight.sum()) as objective:
+        _, gradient = objective(theta)
+        expected = fd_gradient(lambda t: objective(t)[0], theta, step)
     error = np.linalg.norm(gradient - expected) / np.linalg.norm(expected)
     assert error < 1e-6
 

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sk_softmax import SoftmaxNNClassifier
-from sk_softmax._network import ParamLayout, loss_gradient
+from sk_softmax._network import ParamLayout
+from sk_softmax._objective import Objective
 
 # derandomize: the same examples on every run, so that CI cannot flake.
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
@@ -57,14 +58,14 @@ def test_gradient_matches_finite_differences(problem):
     layout = ParamLayout([X.shape[1], *hidden, y.max() + 1], reference, True)
     rng = np.random.default_rng(seed)
     theta = rng.uniform(-1, 1, layout.n_params)
-    args = (X, y, rng.uniform(0.5, 2, len(y)), layout, activation, alpha / len(y))
-    _, gradient = loss_gradient(theta, *args)
     step = 1e-6
-    expected = np.array([
-        (loss_gradient(theta + step * e, *args)[0]
-         - loss_gradient(theta - step * e, *args)[0]) / (2 * step)
-        for e in np.eye(layout.n_params)
-    ])
+    with Objective(X, y, rng.uniform(0.5, 2, len(y)), layout, activation,
+                   alpha / len(y)) as objective:
+        _, gradient = objective(theta)
+        expected = np.array([
+            (objective(theta + step * e)[0] - objective(theta - step * e)[0]) / (2 * step)
+            for e in np.eye(layout.n_params)
+        ])
     # Central differences: error O(step^2) plus rounding O(eps / step); a relu kink
     # inside the stencil is the only other source of error.
     assert_allclose(gradient, expected, rtol=1e-5, atol=1e-7)
