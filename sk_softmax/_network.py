@@ -28,15 +28,19 @@ def _identity_derivative(A, delta):
 
 def _logistic_derivative(A, delta):
     delta *= A
-    delta *= 1 - A
+    A -= 1
+    delta *= A
+    np.negative(delta, out=delta)  # delta * A * (1 - A)
 
 
 def _tanh_derivative(A, delta):
-    delta *= 1 - A**2
+    np.multiply(A, A, out=A)
+    np.subtract(1, A, out=A)
+    delta *= A  # delta * (1 - A**2)
 
 
 def _relu_derivative(A, delta):
-    delta[A == 0] = 0
+    np.multiply(delta, A > 0, out=delta)
 
 
 #: In-place activations ``A = f(Z)`` of the hidden layers.
@@ -47,7 +51,8 @@ ACTIVATIONS = {
     "relu": _relu,
 }
 
-#: In-place ``delta *= f'(Z)``, written through the activation output ``A = f(Z)``.
+#: In-place ``delta *= f'(Z)``, written through the activation output ``A = f(Z)``,
+#: which they overwrite (the backward pass no longer needs it).
 DERIVATIVES = {
     "identity": _identity_derivative,
     "logistic": _logistic_derivative,

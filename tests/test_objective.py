@@ -1,0 +1,86 @@
+"""The blocked, threaded Objective against a direct transcription of MATH.md."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import make_problem
+from numpy.testing import assert_allclose
+
+import sk_softmax._objective as objective_module
+from sk_softmax import SoftmaxNNClassifier
+from sk_softmax._network import ParamLayout, forward
+from sk_softmax._objective import Objective
+
+
+def reference_loss_gradient(theta, X, y, sample_weight, layout, activation, alpha):
+    """MATH.md's J and gradient, written out on the full (n, K) arrays in float64."""
+    coefs, intercepts = layout.unpack(theta, np.float64)
+    activations = forward(X.astype(np.float64), coefs, intercepts, activation)
+    Z = activations[-1]
+    S = sample_weight.sum()
+    log_P = Z - Z.max(1, keepdims=True)
+    log_P -= np.log(np.exp(log_P).sum(1, keepdims=True))
+    rows = np.arange(len(y))
+    loss = -(sample_weight * log_P[rows, y]).sum() / S
+    loss += alpha / (2 * S) * sum((c**2).sum() for c in coefs)
+    delta = np.exp(log_P)
+    delta[rows, y] -= 1
+    delta *= (sample_weight / S)[:, None]
+    coef_grads, intercept_grads = [], []
+    for l in range(len(coefs) - 1, -1, -1):
+        coef_grads.insert(0, np.asarray(activations[l].T @ delta) + alpha / S * coefs[l])
+        intercept_grads.insert(0, delta.sum(0))
+        if l > 0:
+            A = activations[l]
+            delta = (delta @ coefs[l].T) * {
+                "identity": np.ones_like(A), "tanh": 1 - A**2,
+                "logistic": A * (1 - A), "relu": (A > 0).astype(float),
+            }[activation]
+    return loss, layout.pack(coef_grads, intercept_grads)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of a few rows, and threads from the first block on."""
+    monkeypatch.setattr(objective_module, "BLOCK_VALUES", 40)
+    monkeypatch.setattr(objective_module, "MIN_VALUES_PER_THREAD", 1)
+
+
+@pytest.mark.parametrize("container", ["C", "F", "csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("hidden, activation", [((), "tanh"), ((5,), "relu"), ((4, 3), "logistic")])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_blocked_threaded_objective_equals_reference(
+    small_blocks, container, dtype, hidden, activation, n_threads
+):
+    """Row blocks, threads, layouts and dtypes all give MATH.md's J and gradient."""
+    X, y = make_problem(n_samples=103, n_features=6, n_classes=4, seed=8)
+    X[np.abs(X) < 0.5] = 0
+    data = {"C": np.ascontiguousarray, "F": np.asfortranarray,
+            "csr": sp.csr_matrix, "csc": sp.csc_matrix}[container](X.astype(dtype))
+    sample_weight = np.random.default_rng(9).uniform(0, 2, len(y))
+    layout = ParamLayout([6, *hidden, 4], 1, True)
+    theta = np.random.default_rng(10).uniform(-1, 1, layout.n_params)
+    alpha = 0.5
+    with Objective(data, y, sample_weight, layout, activation, alpha / sample_weight.sum(),
+                   n_threads=n_threads) as objective:
+        loss, gradient = objective(theta)
+    expected_loss, expected_gradient = reference_loss_gradient(
+        theta, X.astype(dtype), y, sample_weight, layout, activation, alpha)
+    if container != "csc":
+        assert len(objective.blocks) == 4  # 32, 32, 32 and 7 rows
+    assert objective.n_threads == (n_threads if container in ("C", "F") else 1)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert loss == pytest.approx(expected_loss, rel=rtol)
+    assert_allclose(gradient, expected_gradient, rtol=rtol * 10, atol=rtol * 1e-2)
+
+
+def test_blocked_threaded_fit_equals_single_block_fit(monkeypatch):
+    """Fitting with many blocks and two threads gives the single-block model."""
+    X, y = make_problem(n_samples=200, n_features=5, n_classes=3, seed=11)
+    params = dict(hidden_layer_sizes=(4,), alpha=1.0, random_state=0, tol=1e-10)
+    one_block = SoftmaxNNClassifier(**params).fit(X, y)
+    monkeypatch.setattr(objective_module, "BLOCK_VALUES", 100)
+    monkeypatch.setattr(objective_module, "MIN_VALUES_PER_THREAD", 1)
+    blocked = SoftmaxNNClassifier(**params).fit(X, y)
+    assert_allclose(blocked.predict_proba(X), one_block.predict_proba(X), rtol=1e-5, atol=1e-8)
