@@ -81,7 +81,7 @@ def nll_gradient_inplace(logits_t, label_index, weight, weight_x):
     """
     logits_t -= logits_t.max(axis=0)
     flat = logits_t.reshape(-1)
-    label_logit = flat[label_index]  # Z[i, y_i] - max_j Z[i, j] <= 0
+    label_logit = flat.take(label_index)  # Z[i, y_i] - max_j Z[i, j] <= 0
     np.exp(logits_t, out=logits_t)
     sum_exp = logits_t.sum(axis=0)  # in [1, n_classes]
     nll = np.log(sum_exp)
@@ -89,5 +89,6 @@ def nll_gradient_inplace(logits_t, label_index, weight, weight_x):
     loss = float(weight @ nll)
     sum_exp = np.divide(weight_x, sum_exp, out=sum_exp)
     logits_t *= sum_exp
-    flat[label_index] -= weight_x
+    label_value = flat.take(label_index)
+    flat.put(label_index, np.subtract(label_value, weight_x, out=label_value))
     return loss

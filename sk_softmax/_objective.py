@@ -113,10 +113,19 @@ class Objective:
             n_rows = rows.stop - rows.start
             label_index = y_true[rows] * n_rows + np.arange(n_rows)
             w = weight[rows]
-            self.blocks.append((X_block, X_block_t, label_index, w, w.astype(self.dtype)))
+            w_x = w.astype(self.dtype, copy=False)
+            self.blocks.append((X_block, X_block_t, label_index, w, w_x))
         self.n_threads = min(n_threads, len(self.blocks))
         self.sparse = sp.issparse(X)
-        self._workspaces = {}
+        # Thread t takes blocks t, t + n_threads, ...; each with that thread's
+        # buffers for its number of rows, allocated here once per fit.
+        workspaces = {}
+        self.shares = [[] for _ in range(self.n_threads)]
+        for k, block in enumerate(self.blocks):
+            key = (k % self.n_threads, len(block[3]))
+            if key not in workspaces:
+                workspaces[key] = self._workspace(key[1])
+            self.shares[key[0]].append(block + workspaces[key])
         self._executor = self._limits = None
 
     def __enter__(self):
@@ -151,33 +160,30 @@ class Objective:
         gradient[: self.layout.n_coef] += self.l2_reg_strength * weights
         return loss, gradient
 
-    def _workspace(self, thread, n_rows):
-        """Buffers of one thread for blocks of ``n_rows`` rows, allocated once per fit.
+    def _workspace(self, n_rows):
+        """Buffers for a block of ``n_rows`` rows: ``(activations, deltas, grads)``.
 
         ``activations[l]`` holds ``A_{l+1}.T`` (the last one ``Z_L.T``), ``deltas[l]``
         the back-propagated ``Delta_{l+1}.T`` of a hidden layer, ``grads[l]`` one
         block's ``dJ/dW_{l+1}``.
         """
-        key = (thread, n_rows)
-        if key not in self._workspaces:
-            units, dtype = self.layout.layer_units, self.dtype
-            self._workspaces[key] = (
-                [np.empty((u, n_rows), dtype) for u in units[1:]],
-                [np.empty((u, n_rows), dtype) for u in units[1:-1]],
-                [np.empty(shape, dtype) for shape in self.layout.shapes],
-            )
-        return self._workspaces[key]
+        units, dtype = self.layout.layer_units, self.dtype
+        return (
+            [np.empty((u, n_rows), dtype) for u in units[1:]],
+            [np.empty((u, n_rows), dtype) for u in units[1:-1]],
+            [np.empty(shape, dtype) for shape in self.layout.shapes],
+        )
 
     def _sums(self, thread, coefs, intercepts):
         """Loss and gradient sums over this thread's share of the blocks, in float64."""
         coef_grads = [np.zeros(c.shape) for c in coefs]
         intercept_grads = [np.zeros(b.shape) for b in intercepts]
+        intercepts = [b[:, np.newaxis] for b in intercepts]
         derivative = DERIVATIVES[self.activation]
         loss = 0.0
-        for X_block, X_block_t, label_index, weight, weight_x in self.blocks[
-            thread :: self.n_threads
-        ]:
-            activations, deltas, grads = self._workspace(thread, len(weight))
+        for X_block, X_block_t, label_index, weight, weight_x, activations, deltas, grads in (
+            self.shares[thread]
+        ):
             self._forward_t(X_block, X_block_t, coefs, intercepts, activations)
             delta_t = activations[-1]
             loss += nll_gradient_inplace(delta_t, label_index, weight, weight_x)
@@ -194,14 +200,17 @@ class Objective:
         return loss, coef_grads, intercept_grads
 
     def _forward_t(self, X_block, X_block_t, coefs, intercepts, activations):
-        """Fill ``activations`` with ``[A_1.T, ..., A_{L-1}.T, Z_L.T]`` of one block."""
+        """Fill ``activations`` with ``[A_1.T, ..., A_{L-1}.T, Z_L.T]`` of one block.
+
+        ``intercepts`` are columns, shaped ``(fan_out, 1)``.
+        """
         previous_t = X_block_t
         for l, (coef, intercept, Z_t) in enumerate(zip(coefs, intercepts, activations)):
             if l == 0 and self.sparse:
                 np.copyto(Z_t, (X_block @ coef).T)
             else:
                 np.matmul(coef.T, previous_t, out=Z_t)
-            Z_t += intercept[:, np.newaxis]
+            Z_t += intercept
             if l < len(coefs) - 1:
                 ACTIVATIONS[self.activation](Z_t)
             previous_t = Z_t

@@ -1,10 +1,14 @@
 """The blocked, threaded Objective against a direct transcription of MATH.md."""
 
+import tracemalloc
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from conftest import make_problem
 from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
 
 import sk_softmax._objective as objective_module
 from sk_softmax import SoftmaxNNClassifier
@@ -84,3 +88,27 @@ def test_blocked_threaded_fit_equals_single_block_fit(monkeypatch):
     monkeypatch.setattr(objective_module, "MIN_VALUES_PER_THREAD", 1)
     blocked = SoftmaxNNClassifier(**params).fit(X, y)
     assert_allclose(blocked.predict_proba(X), one_block.predict_proba(X), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("container", ["float64", "float32", "csr"])
+def test_fit_never_copies_X(container):
+    """A valid float32/float64 array or CSR matrix is used in place: a fit allocates
+    well under one X (tracemalloc sees every numpy allocation; a copy would be 1 X)."""
+    rng = np.random.default_rng(12)
+    if container == "csr":
+        X = sp.random(20_000, 1_000, density=0.02, format="csr", random_state=12)
+        size = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    else:
+        X = rng.standard_normal((20_000, 50)).astype(container)
+        size = X.nbytes
+    y = rng.integers(0, 5, X.shape[0])
+    clf = SoftmaxNNClassifier(max_iter=5)
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.6 * size
