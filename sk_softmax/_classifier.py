@@ -5,6 +5,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -18,6 +19,11 @@ from ._loss import log_softmax, softmax
 from ._network import ACTIVATIONS, ParamLayout, forward
 from ._objective import Objective
 from ._solver import check_result, minimize_lbfgs
+
+#: Values (of X and the activations) per row block at prediction time: about 600
+#: rows of 100 features, so that a block's logits stay in cache (measured faster
+#: than both larger blocks and a single product on 300k x 100).
+PREDICT_BLOCK_VALUES = 2**16
 
 
 def _blas_threads():
@@ -382,15 +388,29 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
             )
         return self.coefs_[0], self.intercepts_[0]
 
-    def _raw_prediction(self, X):
-        """Return the output logits ``Z_L`` of shape (n_samples, n_classes)."""
+    def _map_logits(self, X, transform):
+        """Apply ``transform`` to the output logits ``Z_L`` of X, block by block.
+
+        Rows are processed in blocks, so the logits (and any hidden activations) of
+        only one block exist at a time and stay in cache; a CSC X is one block.
+        """
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             reset=False,
         )
+        n_samples, n_features = X.shape
+        row_values = n_features + sum(self._layout.layer_units[1:])
+        step = max(1, PREDICT_BLOCK_VALUES // row_values)
+        if sp.issparse(X) and X.format == "csc":
+            step = n_samples
+        parts = []
         with np.errstate(over="ignore", under="ignore"):
-            return forward(X, self.coefs_, self.intercepts_, self.activation)[-1]
+            for start in range(0, n_samples, step):
+                X_block = X[start : start + step]
+                logits = forward(X_block, self.coefs_, self.intercepts_, self.activation)
+                parts.append(transform(logits[-1]))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def decision_function(self, X):
         """Return the logits, shaped like LogisticRegression's.
@@ -405,10 +425,9 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
             For two classes the logit of ``classes_[1]`` minus that of
             ``classes_[0]``; otherwise all ``n_classes`` logits.
         """
-        raw_prediction = self._raw_prediction(X)
-        if raw_prediction.shape[1] == 2:
-            return raw_prediction[:, 1] - raw_prediction[:, 0]
-        return raw_prediction
+        if len(getattr(self, "classes_", ())) == 2:
+            return self._map_logits(X, lambda Z: Z[:, 1] - Z[:, 0])
+        return self._map_logits(X, lambda Z: Z)
 
     def predict(self, X):
         """Return the most probable class of each sample.
@@ -421,8 +440,8 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        raw_prediction = self._raw_prediction(X)
-        return self.classes_[np.argmax(raw_prediction, axis=1)]
+        indices = self._map_logits(X, lambda Z: np.argmax(Z, axis=1))
+        return self.classes_[indices]
 
     def predict_proba(self, X):
         """Return the class probabilities ``P = softmax(Z_L)``.
@@ -436,7 +455,7 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns ordered as ``classes_``; rows sum to one.
         """
-        return softmax(self._raw_prediction(X))
+        return self._map_logits(X, softmax)
 
     def predict_log_proba(self, X):
         """Return ``log P``, computed from the logits by a stable log-softmax.
@@ -449,7 +468,7 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        return log_softmax(self._raw_prediction(X))
+        return self._map_logits(X, log_softmax)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
