@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._classifier import SoftmaxNNClassifier
+from ._inference import InferenceResult
 
 __version__ = "0.1.0"
-__all__ = ["SoftmaxNNClassifier", "__version__"]
+__all__ = ["InferenceResult", "SoftmaxNNClassifier", "__version__"]

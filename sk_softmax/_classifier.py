@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,8 +18,10 @@ from threadpoolctl import threadpool_info
 
 from ._loss import log_softmax, softmax
 from ._network import ACTIVATIONS, ParamLayout, forward
-from ._objective import Objective
-from ._solver import check_result, minimize_lbfgs
+from ._objective import Objective, row_values
+from ._hessian import HessianProduct, SoftmaxHessian
+from ._inference import InferenceResult, free_cov, null_log_likelihood
+from ._solver import check_result, minimize_objective
 
 #: Values (of X and the activations) per row block at prediction time: about 600
 #: rows of 100 features, so that a block's logits stay in cache (measured faster
@@ -84,14 +87,21 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         Class weights multiplied into the sample weights, as in
         LogisticRegression (``"balanced"`` uses the weighted class counts).
 
+    solver : {"lbfgs", "trust-ncg"}, default="lbfgs"
+        ``"lbfgs"``: SciPy's L-BFGS-B. ``"trust-ncg"``: SciPy's trust-region
+        Newton-CG with the exact Hessian-vector product (two matrix products per
+        call), which reaches the optimum to much tighter precision in few
+        iterations; only with ``hidden_layer_sizes=()``. Same objective either way.
+
     max_iter : int, default=1000
-        Maximum number of L-BFGS iterations.
+        Maximum number of solver iterations.
 
     tol : float, default=1e-4
-        Stop when the largest absolute entry of the gradient of ``J`` is <= tol.
+        Stop when the gradient of ``J`` is this small: its largest absolute entry
+        for L-BFGS, its Euclidean norm for trust-ncg.
 
     max_fun : int, default=15000
-        Maximum number of evaluations of ``J`` and its gradient.
+        Maximum number of evaluations of ``J`` and its gradient (L-BFGS only).
 
     warm_start : bool, default=False
         Start a new ``fit`` from the previous solution when the classes and the
@@ -180,6 +190,7 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         "reference_class": "no_validation",  # checked against classes_ in fit
         "fit_intercept": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "solver": [StrOptions({"lbfgs", "trust-ncg"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
@@ -196,6 +207,7 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         reference_class=None,
         fit_intercept=True,
         class_weight=None,
+        solver="lbfgs",
         max_iter=1000,
         tol=1e-4,
         max_fun=15000,
@@ -209,6 +221,7 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         self.reference_class = reference_class
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight
+        self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.max_fun = max_fun
@@ -235,6 +248,12 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         hidden = self._check_hidden_layer_sizes()
+        if hidden and self.solver == "trust-ncg":
+            raise ValueError(
+                "solver='trust-ncg' needs the exact Hessian, implemented for "
+                f"hidden_layer_sizes=() only; got {self.hidden_layer_sizes!r}. Use "
+                "solver='lbfgs'."
+            )
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32]
         )
@@ -253,18 +272,19 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
                               l2_reg_strength, n_threads=_blas_threads())
         # Trial points of the line search may overflow; L-BFGS rejects them, and
         # the accepted parameters are checked for finiteness below.
+        hessp = None
+        if self.solver == "trust-ncg":
+            hessp = HessianProduct(X, y_true, sample_weight, layout, l2_reg_strength)
         with objective, np.errstate(all="ignore"):
-            result, loss_curve = minimize_lbfgs(
-                objective,
-                theta0,
-                max_iter=self.max_iter,
-                max_fun=self.max_fun,
-                tol=self.tol,
+            result, loss_curve = minimize_objective(
+                objective, theta0, solver=self.solver, hessp=hessp,
+                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
                 verbose=self.verbose,
             )
         # stacklevel 4: check_result -> fit -> _fit_context wrapper -> user's call.
         n_iter, converged = check_result(
-            result, max_iter=self.max_iter, max_fun=self.max_fun, stacklevel=4
+            result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun,
+            stacklevel=4,
         )
         if not np.all(np.isfinite(result.x)):
             raise ValueError(
@@ -363,6 +383,114 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
                 coefs[-1] = coefs[-1] - coefs[-1].mean(axis=1, keepdims=True)
         return coefs, intercepts
 
+    def inference(self, X, y, sample_weight=None, cov_type="nonrobust"):
+        """Standard errors, z tests, intervals and fit statistics at the fitted model.
+
+        Softmax regression only (``hidden_layer_sizes=()``). The covariance is the
+        inverse observed information, the Hessian of the weighted negative
+        log-likelihood ``-sum_i s_i log P[i, y_i]`` on the given (training) data,
+        sample weights acting as frequency weights (MATH.md, "Second order")::
+
+            nonrobust:  cov = H^-1
+            HC0:        cov = H^-1 (sum_i s_i g_i g_i^T) H^-1,  g_i the score of sample i
+
+        With ``alpha > 0`` it is the covariance of the *penalised* estimate: ``H``
+        includes the penalty ``alpha * I`` on the weights (a warning says so). The
+        symmetric parameterisation (``reference_class=None``) is not identifiable
+        with ``alpha=0``; with ``alpha > 0`` its intercepts are identified only
+        up to a constant, and their covariance is that of the centred intercepts
+        (pseudo-inverse).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data the model was fitted on.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        cov_type : {"nonrobust", "HC0"}, default="nonrobust"
+
+        Returns
+        -------
+        result : InferenceResult
+            ``std_err_coef``, ``z_coef``, ``p_coef`` (shaped like ``coef_``), the
+            same for the intercept, ``conf_int()``, ``cov``, ``llf``, ``llnull``,
+            ``aic``, ``bic``, ``pseudo_r2``, ``n_obs``, ``summary()`` and
+            ``to_frame()``.
+        """
+        check_is_fitted(self)
+        self._check_inference_possible(cov_type)
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y contains labels not seen in fit: {unknown.tolist()}.")
+        y_true = np.searchsorted(self.classes_, y)
+        sample_weight = self._sample_weight(X, y_true, self.classes_, sample_weight)
+        if self.alpha > 0:
+            warnings.warn(
+                f"alpha={self.alpha} > 0: the covariance is that of the penalised "
+                "estimate (inverse penalised Hessian), not of the maximum-likelihood "
+                "estimate. Fit with alpha=0 for classical standard errors.",
+                UserWarning, stacklevel=2,
+            )
+        layout, sw_sum = self._layout, sample_weight.sum()
+        theta = layout.pack(self.coefs_, self.intercepts_)
+        hessian = SoftmaxHessian(theta, X.astype(np.float64), y_true, sample_weight,
+                                 layout, self.alpha / sw_sum)
+        centred = layout.reference is None and self.fit_intercept
+        cov = free_cov(hessian, sw_sum, cov_type, pseudo_inverse=centred)
+        std_errs = [
+            np.sqrt(np.einsum("ij,jk,ik->i", M, cov, M)).reshape(shape)
+            for M, shape in self._coef_jacobians(theta)
+        ]
+        for err, (M, shape) in zip(std_errs, self._coef_jacobians(theta)):
+            err[~np.any(M != 0, axis=1).reshape(shape)] = np.nan  # fixed, not estimated
+        log_proba = log_softmax(np.asarray(X @ self.coefs_[0]) + self.intercepts_[0])
+        llf = float(sample_weight @ log_proba[np.arange(len(y_true)), y_true])
+        names = getattr(self, "feature_names_in_", None)
+        return InferenceResult(
+            (self.coef_, self.intercept_), std_errs, cov, cov_type, llf,
+            null_log_likelihood(y_true, sample_weight, len(self.classes_)), sw_sum,
+            layout.n_params - centred,
+            self.classes_[1:] if len(self.classes_) == 2 else self.classes_,
+            names if names is not None else np.array([f"x{j}" for j in range(X.shape[1])]),
+            self.fit_intercept,
+        )
+
+    def _check_inference_possible(self, cov_type):
+        if cov_type not in ("nonrobust", "HC0"):
+            raise ValueError(f"cov_type must be 'nonrobust' or 'HC0', got {cov_type!r}.")
+        if len(self.coefs_) != 1:
+            raise ValueError(
+                "inference is implemented for softmax regression only "
+                f"(hidden_layer_sizes=()); this model has hidden layers "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        if self._layout.reference is None and self.alpha == 0:
+            raise ValueError(
+                "The symmetric softmax (reference_class=None) is not identifiable with "
+                "alpha=0: its parameters have no standard errors. Set reference_class "
+                "to one of the labels (e.g. classes_[0]) and refit."
+            )
+
+    def _coef_jacobians(self, theta):
+        """``(M, shape)`` for ``coef_`` and ``intercept_``: the matrix of the linear
+        map from ``theta`` to their flattened values."""
+        def linear(vector):
+            coefs, intercepts = self._layout.unpack(vector, np.float64)
+            W, b = coefs[0], intercepts[0]
+            if W.shape[1] == 2:
+                return (W[:, 1] - W[:, 0])[np.newaxis, :], b[1:] - b[:1]
+            return W.T, b
+
+        columns = [linear(e) for e in np.eye(len(theta))]
+        return [
+            (np.stack([c[part].ravel() for c in columns], axis=1), columns[0][part].shape)
+            for part in (0, 1)
+        ]
+
     @property
     def coef_(self):
         """LogisticRegression-layout weights; only when ``hidden_layer_sizes=()``."""
@@ -399,9 +527,9 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
             self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             reset=False,
         )
-        n_samples, n_features = X.shape
-        row_values = n_features + sum(self._layout.layer_units[1:])
-        step = max(1, PREDICT_BLOCK_VALUES // row_values)
+        n_samples = X.shape[0]
+        values = row_values(X, sum(self._layout.layer_units[1:]))
+        step = max(1, int(PREDICT_BLOCK_VALUES // values))
         if sp.issparse(X) and X.format == "csc":
             step = n_samples
         parts = []

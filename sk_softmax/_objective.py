@@ -21,6 +21,12 @@ BLOCK_VALUES = 2**16
 MIN_VALUES_PER_THREAD = 2**20
 
 
+def row_values(X, units):
+    """Values a row of X and its activations hold: features (non-zeros if sparse) + units."""
+    n_samples, n_features = X.shape
+    return (X.nnz / max(n_samples, 1) if sp.issparse(X) else n_features) + units
+
+
 def _sparse_view(format, data, indices, indptr, shape):
     """A CSR or CSC matrix on the given arrays, without the copy scipy's constructor
     makes of small slices (its ``prune`` copies any view of under half its base)."""
@@ -95,23 +101,27 @@ class Objective:
         self.dtype = X.dtype
         units = sum(layout.layer_units[1:])
         n_samples, n_features = X.shape
-        row_values = (X.nnz / n_samples if sp.issparse(X) else n_features) + units
-        n_useful = max(1, int(n_samples * row_values // MIN_VALUES_PER_THREAD))
+        values = row_values(X, units)
+        n_useful = max(1, int(n_samples * values // MIN_VALUES_PER_THREAD))
         n_threads = max(1, min(n_threads, n_useful))
         # Threads share the GIL between numpy calls: larger blocks, fewer calls.
-        block_rows = max(32, int(BLOCK_VALUES * n_threads // row_values))
+        block_rows = max(32, int(BLOCK_VALUES * n_threads // values))
         if sp.issparse(X):
             # scipy's sparse products hold the GIL: one thread. Each block's gradient
             # product fills a dense (n_features, fan_out) array: let a block's
             # non-zeros outnumber it (an evaluation then costs scipy's two products).
             n_threads = 1
             first_layer = n_features * layout.layer_units[1]
-            block_rows = max(block_rows, int(2 * first_layer / max(row_values - units, 1)))
+            block_rows = max(block_rows, int(2 * first_layer / max(values - units, 1)))
         weight = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
         self.blocks = []
         for rows, X_block, X_block_t in _row_blocks(X, block_rows):
             n_rows = rows.stop - rows.start
+            # Label positions in the block's (n_classes, n_rows) logits, as int32
+            # where they fit (half the memory of intp).
+            n_logits = n_rows * layout.layer_units[-1]
             label_index = y_true[rows] * n_rows + np.arange(n_rows)
+            label_index = label_index.astype(np.int32 if n_logits < 2**31 else np.intp)
             w = weight[rows]
             w_x = w.astype(self.dtype, copy=False)
             self.blocks.append((X_block, X_block_t, label_index, w, w_x))

@@ -1,4 +1,5 @@
-"""L-BFGS wrapper: scipy.optimize.minimize, the per-iteration callback and ConvergenceWarning."""
+"""Solver wrappers: scipy.optimize.minimize (L-BFGS-B, trust-ncg), the per-iteration
+callback and ConvergenceWarning."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -9,22 +10,28 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 
-def minimize_lbfgs(fun, theta0, *, max_iter, max_fun, tol, verbose):
-    """Minimise ``fun`` (returning the value and gradient) with L-BFGS-B.
+def minimize_objective(fun, theta0, *, solver, hessp, max_iter, max_fun, tol, verbose):
+    """Minimise ``fun`` (returning the value and gradient) with SciPy.
 
-    Uses LogisticRegression's settings: ``gtol=tol``, ``maxls=50`` and
-    ``ftol=64 * eps``, far tighter than SciPy's default ``ftol``, which stops
-    well short of the optimum.
+    ``solver="lbfgs"``: L-BFGS-B with LogisticRegression's settings, ``gtol=tol``,
+    ``maxls=50`` and ``ftol=64 * eps``, far tighter than SciPy's default ``ftol``,
+    which stops well short of the optimum. ``solver="trust-ncg"``: SciPy's
+    trust-region Newton-CG with the exact Hessian-vector product ``hessp``, which
+    stops when the Euclidean norm of the gradient is at most ``tol``.
 
     Parameters
     ----------
     fun : callable
         ``fun(theta) -> (float, ndarray of float64)``.
     theta0 : ndarray of float64 of shape (n_params,)
+    solver : {"lbfgs", "trust-ncg"}
+    hessp : callable or None
+        ``hessp(theta, vector) -> ndarray``; needed by trust-ncg.
     max_iter, max_fun : int
-        Limits on iterations and on evaluations of ``fun``.
+        Limits on iterations and (L-BFGS-B only) on evaluations of ``fun``.
     tol : float
-        Stop when the largest absolute gradient entry is at most ``tol``.
+        Stop when the gradient is this small (largest absolute entry for
+        L-BFGS-B, Euclidean norm for trust-ncg).
     verbose : int
         If positive, print the iteration, ``J`` and the gradient norm after
         every iteration.
@@ -54,47 +61,52 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun, tol, verbose):
                 flush=True,
             )
 
-    options = {
-        "maxiter": max_iter,
-        "maxfun": max_fun,
-        "gtol": tol,
-        "ftol": 64 * np.finfo(float).eps,
-        "maxls": 50,
-    }
+    if solver == "lbfgs":
+        method, options = "L-BFGS-B", {
+            "maxiter": max_iter,
+            "maxfun": max_fun,
+            "gtol": tol,
+            "ftol": 64 * np.finfo(float).eps,
+            "maxls": 50,
+        }
+    else:
+        method, options = "trust-ncg", {"maxiter": max_iter, "gtol": tol}
     result = minimize(
         fun_recording,
         theta0,
-        method="L-BFGS-B",
+        method=method,
         jac=True,
+        hessp=hessp,
         options=options,
         callback=callback,
     )
     return result, loss_curve
 
 
-def check_result(result, *, max_iter, max_fun, stacklevel):
+def check_result(result, *, solver, max_iter, max_fun, stacklevel):
     """Return ``(n_iter, converged)``; warn ``ConvergenceWarning`` when not converged.
 
-    The warning says why L-BFGS stopped (iteration limit, evaluation limit or a
-    failed line search) and what to do about it. ``stacklevel`` counts frames from
-    this function to the user's ``fit`` call.
+    The warning says why the solver stopped (iteration limit, evaluation limit, or
+    a failed line search / trust-region step) and what to do about it.
+    ``stacklevel`` counts frames from this function to the user's ``fit`` call.
     """
     n_iter = min(int(result.nit), max_iter)
     if result.status == 0:
         return n_iter, True
     if n_iter >= max_iter:
         advice = f"Increase max_iter (now {max_iter}) or scale the data."
-    elif result.nfev >= max_fun:
+    elif solver == "lbfgs" and result.nfev >= max_fun:
         advice = f"Increase max_fun (now {max_fun}) or scale the data."
     else:
+        step = "line search" if solver == "lbfgs" else "trust-region step"
         advice = (
-            "The line search failed to decrease J, usually a sign of badly "
+            f"The {step} failed to decrease J, usually a sign of badly "
             "scaled data or of a tol below what rounding allows: scale the data "
             "(e.g. with StandardScaler), increase alpha, or loosen tol."
         )
     reason = str(result.message).strip(" :.")
     message = (
-        f"lbfgs failed to converge after {n_iter} iteration(s) "
+        f"{solver} failed to converge after {n_iter} iteration(s) "
         f"(status={result.status}, SciPy: {reason!r}). {advice}"
     )
     warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel)

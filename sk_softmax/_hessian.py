@@ -1,0 +1,111 @@
+"""Second order of J for softmax regression: Hessian-vector products, the full Hessian
+and the outer product of the per-sample scores."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._loss import softmax
+
+
+class SoftmaxHessian:
+    """The Hessian of ``J`` at ``theta`` for softmax regression (no hidden layers).
+
+    With ``w_i = s_i / S``, ``P`` the probabilities at ``theta`` and ``x~ = [x, 1]``
+    (the ``1`` only with intercepts), MATH.md's "Second order" gives::
+
+        H = sum_i w_i (diag(p_i) - p_i p_i^T) kron (x~_i x~_i^T) + l2_reg_strength * I_W
+
+        H v:  U = X @ V + v_b,   R = w * P * (U - rowsum(P * U)),
+              (H v)_W = X.T @ R + l2_reg_strength * V,   (H v)_b = sum_i R[i]
+
+    restricted to the free parameters (the reference column of ``V`` is zero and its
+    rows and columns are dropped). Vectors are ordered as ``theta``: see the
+    Conventions of :class:`~sk_softmax._network.ParamLayout`.
+
+    Parameters
+    ----------
+    theta : ndarray of float64 of shape (layout.n_params,)
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    y_true : ndarray of int of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,)
+    layout : ParamLayout
+        Must have no hidden layers.
+    l2_reg_strength : float
+    """
+
+    def __init__(self, theta, X, y_true, sample_weight, layout, l2_reg_strength):
+        if len(layout.shapes) != 1:
+            raise ValueError("The Hessian is implemented for softmax regression only.")
+        self.X, self.y_true, self.layout = X, y_true, layout
+        self.l2_reg_strength = l2_reg_strength
+        self.weight = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
+        self.theta = theta
+        coefs, intercepts = layout.unpack(theta, np.float64)
+        self.proba = softmax(np.asarray(X @ coefs[0]) + intercepts[0])
+
+    def product(self, vector):
+        """Return ``H @ vector`` (two matrix products)."""
+        coefs, intercepts = self.layout.unpack(vector, np.float64)
+        U = np.asarray(self.X @ coefs[0]) + intercepts[0]
+        R = U - (self.proba * U).sum(axis=1, keepdims=True)
+        R *= self.proba
+        R *= self.weight[:, np.newaxis]
+        result = self.layout.pack([np.asarray(self.X.T @ R)], [R.sum(axis=0)])
+        n_coef = self.layout.n_coef
+        result[:n_coef] += self.l2_reg_strength * vector[:n_coef]
+        return result
+
+    def _blocks(self, column_weight):
+        """Assemble ``sum_i c_i(j, k) x~_i x~_i^T`` over free classes ``j, k``.
+
+        ``column_weight(j, k)`` returns the per-sample weights ``c(j, k)``; the result
+        is a (n_params, n_params) matrix in ``theta`` order.
+        """
+        X = self.X
+        if self.layout.fit_intercept:
+            ones = np.ones((X.shape[0], 1))
+            X = sp.hstack([X, ones], format="csr") if sp.issparse(X) else np.hstack([X, ones])
+        free = self.layout.free
+        n_dof, n_free = X.shape[1], len(free)
+        blocks = np.empty((n_dof, n_free, n_dof, n_free))
+        for a, j in enumerate(free):
+            for b, k in enumerate(free[a:], start=a):
+                c = column_weight(j, k)
+                block = X.T @ (sp.diags(c) @ X if sp.issparse(X) else X * c[:, None])
+                block = block.toarray() if sp.issparse(block) else np.asarray(block)
+                blocks[:, a, :, b] = block
+                blocks[:, b, :, a] = block.T
+        return blocks.reshape(n_dof * n_free, n_dof * n_free)
+
+    def matrix(self):
+        """Return the full Hessian, (n_params, n_params), in ``theta`` order."""
+        P, w = self.proba, self.weight
+        H = self._blocks(lambda j, k: w * P[:, j] * ((j == k) - P[:, k]))
+        n_coef = self.layout.n_coef
+        H[np.arange(n_coef), np.arange(n_coef)] += self.l2_reg_strength
+        return H
+
+    def score_outer(self):
+        """Return ``sum_i w_i g_i g_i^T`` with ``g_i`` the score of sample ``i``.
+
+        ``g_i = (p_i - y_i) kron x~_i`` on the free classes: the gradient of ``NLL_i``.
+        """
+        residual = self.proba.copy()
+        residual[np.arange(len(self.y_true)), self.y_true] -= 1
+        return self._blocks(lambda j, k: self.weight * residual[:, j] * residual[:, k])
+
+
+class HessianProduct:
+    """``hessp(theta, vector)`` for scipy's trust-region solvers: ``P`` is recomputed
+    only when ``theta`` changes."""
+
+    def __init__(self, X, y_true, sample_weight, layout, l2_reg_strength):
+        self.args = (X, y_true, sample_weight, layout, l2_reg_strength)
+        self.hessian = None
+
+    def __call__(self, theta, vector):
+        if self.hessian is None or not np.array_equal(theta, self.hessian.theta):
+            self.hessian = SoftmaxHessian(theta.copy(), *self.args)
+        return self.hessian.product(vector)

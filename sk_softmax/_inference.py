@@ -1,0 +1,153 @@
+"""Statistical inference for softmax regression: covariance, standard errors, tests."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from scipy import stats
+
+
+
+class InferenceResult:
+    """Standard errors, tests and fit statistics of a fitted softmax regression.
+
+    Computed by :meth:`SoftmaxNNClassifier.inference` at the fitted parameters. The
+    coefficient arrays have the shapes of ``coef_`` and ``intercept_``; the rows of
+    the reference class (fixed at zero, not estimated) are NaN.
+
+    Attributes
+    ----------
+    coef, intercept : ndarray
+        The estimates, ``coef_`` and ``intercept_`` of the estimator.
+    std_err_coef, std_err_intercept : ndarray
+        Standard errors, shaped like ``coef`` and ``intercept``.
+    z_coef, z_intercept : ndarray
+        ``estimate / std_err``.
+    p_coef, p_intercept : ndarray
+        Two-sided p-values of the normal distribution.
+    cov : ndarray of shape (n_params, n_params)
+        Covariance of the free parameters, in the order of the flat vector
+        ``theta``: ``coefs_[0][:, free].ravel()`` (feature-major: for each feature,
+        the free classes in ``classes_`` order), then ``intercepts_[0][free]``, where
+        ``free`` is every class but the reference.
+    cov_type : {"nonrobust", "HC0"}
+    llf : float
+        Log-likelihood ``sum_i s_i log P[i, y_i]`` at the estimate.
+    llnull : float
+        Log-likelihood of the intercept-only model (the weighted class frequencies).
+    aic, bic : float
+        ``-2 llf + 2 k`` and ``-2 llf + k log(n_obs)``, ``k`` free parameters.
+    pseudo_r2 : float
+        McFadden's ``1 - llf / llnull``.
+    n_obs : float
+        Number of observations, ``sum_i s_i`` (sample weights count as frequencies).
+    classes, feature_names : ndarray
+        Row and column labels of the tables.
+    """
+
+    def __init__(self, estimates, std_errs, cov, cov_type, llf, llnull, n_obs, k,
+                 classes, feature_names, has_intercept=True):
+        (self.coef, self.intercept), (self.std_err_coef, self.std_err_intercept) = (
+            estimates, std_errs
+        )
+        self.z_coef = self.coef / self.std_err_coef
+        self.z_intercept = self.intercept / self.std_err_intercept
+        self.p_coef = 2 * stats.norm.sf(np.abs(self.z_coef))
+        self.p_intercept = 2 * stats.norm.sf(np.abs(self.z_intercept))
+        self.cov, self.cov_type = cov, cov_type
+        self.llf, self.llnull, self.n_obs = llf, llnull, n_obs
+        self.aic = -2 * llf + 2 * k
+        self.bic = -2 * llf + k * np.log(n_obs)
+        self.pseudo_r2 = 1 - llf / llnull
+        self.classes, self.feature_names = classes, feature_names
+        self.has_intercept = has_intercept
+
+    def conf_int(self, level=0.95):
+        """Return ``(lower, upper)`` normal confidence intervals for ``coef`` and
+        ``intercept``: ``((coef_low, coef_high), (intercept_low, intercept_high))``."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}.")
+        q = stats.norm.ppf(0.5 + level / 2)
+        return tuple(
+            (estimate - q * err, estimate + q * err)
+            for estimate, err in (
+                (self.coef, self.std_err_coef), (self.intercept, self.std_err_intercept)
+            )
+        )
+
+    def _rows(self, level=0.95):
+        """Yield ``(class, term, coef, std err, z, p, low, high)`` for every estimate."""
+        (c_low, c_high), (i_low, i_high) = self.conf_int(level)
+        for r, label in enumerate(self.classes):
+            if self.has_intercept:
+                yield (label, "intercept", self.intercept[r], self.std_err_intercept[r],
+                       self.z_intercept[r], self.p_intercept[r], i_low[r], i_high[r])
+            for f, name in enumerate(self.feature_names):
+                yield (label, name, self.coef[r, f], self.std_err_coef[r, f],
+                       self.z_coef[r, f], self.p_coef[r, f], c_low[r, f], c_high[r, f])
+
+    def summary(self, level=0.95):
+        """Return a text table per class: estimate, std err, z, p and the interval."""
+        pct = f"{100 * level:g}%"
+        lines = [
+            f"Softmax regression: n_obs = {self.n_obs:g}, llf = {self.llf:.6g}, "
+            f"llnull = {self.llnull:.6g}, pseudo R2 = {self.pseudo_r2:.4f}",
+            f"AIC = {self.aic:.6g}, BIC = {self.bic:.6g}, covariance: {self.cov_type}",
+        ]
+        width = max([9] + [len(str(name)) + 2 for name in self.feature_names])
+        header = (f"{'':<{width}}{'coef':>11}{'std err':>11}{'z':>9}{'P>|z|':>9}"
+                  f"{'[' + pct:>11}{pct + ']':>11}")
+        rows = list(self._rows(level))
+        for label in self.classes:
+            values = [r[1:] for r in rows if r[0] == label]
+            if all(np.isnan(v[2]) for v in values):
+                lines += ["", f"class = {label}: reference class, every coefficient fixed at 0"]
+                continue
+            lines += ["", f"class = {label}", header, "-" * len(header)]
+            for term, coef, err, z, p, low, high in values:
+                lines.append(f"{str(term):<{width}}{coef:>11.4f}{err:>11.4f}{z:>9.3f}"
+                             f"{p:>9.4f}{low:>11.4f}{high:>11.4f}")
+        return "\n".join(lines)
+
+    def to_frame(self, level=0.95):
+        """Return the table as a pandas DataFrame indexed by (class, term).
+
+        pandas is an optional dependency.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "InferenceResult.to_frame needs pandas: pip install pandas"
+            ) from exc
+        pct = f"{100 * level:g}%"
+        columns = ["coef", "std err", "z", "P>|z|", f"[{pct}", f"{pct}]"]
+        rows = list(self._rows(level))
+        index = pd.MultiIndex.from_tuples([r[:2] for r in rows], names=["class", "term"])
+        return pd.DataFrame([r[2:] for r in rows], index=index, columns=columns)
+
+
+def free_cov(hessian, sw_sum, cov_type, pseudo_inverse=False):
+    """Covariance of the free parameters from the Hessian of ``J``.
+
+    ``J`` is a weighted *mean*, so the observed information of the weighted
+    log-likelihood is ``S * H`` (with the penalty: ``H`` of the penalised ``J``).
+    ``nonrobust`` inverts it; ``HC0`` is the sandwich
+    ``(S H)^-1 (sum_i s_i g_i g_i^T) (S H)^-1``. ``pseudo_inverse`` for an
+    information singular along the shift of all symmetric intercepts.
+    """
+    information = sw_sum * hessian.matrix()
+    bread = np.linalg.pinv(information, hermitian=True) if pseudo_inverse else (
+        np.linalg.inv(information)
+    )
+    if cov_type == "nonrobust":
+        cov = bread
+    else:
+        cov = bread @ (sw_sum * hessian.score_outer()) @ bread
+    return (cov + cov.T) / 2
+
+
+def null_log_likelihood(y_true, sample_weight, n_classes):
+    """Log-likelihood of the intercept-only model: the weighted class frequencies."""
+    counts = np.bincount(y_true, weights=sample_weight, minlength=n_classes)
+    counts = counts[counts > 0]
+    return float(counts @ np.log(counts / counts.sum()))
