@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_info
 from ._loss import log_softmax, softmax
 from ._network import ACTIVATIONS, ParamLayout, forward
 from ._objective import Objective, row_values
+from ._callbacks import CallbackSupportMixin, IterationCallbacks
 from ._hessian import HessianProduct, SoftmaxHessian
 from ._inference import InferenceResult, free_cov, null_log_likelihood
 from ._solver import check_result, minimize_objective
@@ -37,7 +38,7 @@ def _blas_threads():
     )
 
 
-class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
+class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Softmax classifier with optional hidden layers, fitted by maximum likelihood.
 
     The output layer is the softmax of the logits ``Z_L``; with no hidden layers
@@ -259,6 +260,7 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         )
         check_classification_targets(y)
         y_true, classes = self._encode_labels(y)
+        sample_weight_given = sample_weight
         sample_weight = self._sample_weight(X, y_true, classes, sample_weight)
         reference = self._reference_index(classes)
         layout = ParamLayout(
@@ -275,12 +277,19 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         hessp = None
         if self.solver == "trust-ncg":
             hessp = HessianProduct(X, y_true, sample_weight, layout, l2_reg_strength)
+        callbacks = IterationCallbacks(
+            self, X, y, None if sample_weight_given is None else {"sample_weight":
+            sample_weight_given}, self._reconstruction(classes, layout, X.dtype),
+            self.max_iter,
+        )
+        callbacks.begin(theta0)
         with objective, np.errstate(all="ignore"):
             result, loss_curve = minimize_objective(
                 objective, theta0, solver=self.solver, hessp=hessp,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
-                verbose=self.verbose,
+                verbose=self.verbose, on_iteration=callbacks,
             )
+        callbacks.close_iterations()
         # stacklevel 4: check_result -> fit -> _fit_context wrapper -> user's call.
         n_iter, converged = check_result(
             result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun,
@@ -291,11 +300,27 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
                 "L-BFGS produced non-finite parameters; scale the data or increase "
                 "alpha."
             )
-        self.classes_, self._layout = classes, layout
+        self.classes_ = classes
+        # Plain values (not the ParamLayout object), so that skops can load models.
+        self._layout_params = (
+            layout.layer_units, layout.reference, layout.fit_intercept
+        )
         self.n_iter_, self.converged_ = n_iter, converged
         self.coefs_, self.intercepts_ = self._centred(layout.unpack(result.x, X.dtype))
         self.loss_, self.loss_curve_ = float(result.fun), loss_curve
+        callbacks.end()
         return self
+
+    def _reconstruction(self, classes, layout, dtype):
+        """``theta -> fitted attributes``: what a callback needs to predict mid-fit."""
+        layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
+
+        def reconstruct(theta):
+            coefs, intercepts = layout.unpack(np.array(theta), dtype)
+            return {"classes_": classes, "_layout_params": layout_params,
+                    "coefs_": coefs, "intercepts_": intercepts}
+
+        return reconstruct
 
     def _check_hidden_layer_sizes(self):
         """Return ``hidden_layer_sizes`` as a tuple of ints >= 1, or raise ValueError."""
@@ -492,6 +517,11 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         ]
 
     @property
+    def _layout(self):
+        """The fitted model's :class:`ParamLayout`."""
+        return ParamLayout(*self._layout_params)
+
+    @property
     def coef_(self):
         """LogisticRegression-layout weights; only when ``hidden_layer_sizes=()``."""
         coef = self._linear_output()[0]
@@ -519,8 +549,9 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
     def _map_logits(self, X, transform):
         """Apply ``transform`` to the output logits ``Z_L`` of X, block by block.
 
-        Rows are processed in blocks, so the logits (and any hidden activations) of
-        only one block exist at a time and stay in cache; a CSC X is one block.
+        Dense rows are processed in blocks, so the logits (and any hidden
+        activations) of only one block exist at a time and stay in cache; a sparse X
+        is one block.
         """
         check_is_fitted(self)
         X = validate_data(
@@ -530,7 +561,7 @@ class SoftmaxNNClassifier(ClassifierMixin, BaseEstimator):
         n_samples = X.shape[0]
         values = row_values(X, sum(self._layout.layer_units[1:]))
         step = max(1, int(PREDICT_BLOCK_VALUES // values))
-        if sp.issparse(X) and X.format == "csc":
+        if sp.issparse(X):  # scipy's row slices copy: one product over all rows
             step = n_samples
         parts = []
         with np.errstate(over="ignore", under="ignore"):

@@ -10,7 +10,9 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 
-def minimize_objective(fun, theta0, *, solver, hessp, max_iter, max_fun, tol, verbose):
+def minimize_objective(
+    fun, theta0, *, solver, hessp, max_iter, max_fun, tol, verbose, on_iteration=None
+):
     """Minimise ``fun`` (returning the value and gradient) with SciPy.
 
     ``solver="lbfgs"``: L-BFGS-B with LogisticRegression's settings, ``gtol=tol``,
@@ -35,6 +37,8 @@ def minimize_objective(fun, theta0, *, solver, hessp, max_iter, max_fun, tol, ve
     verbose : int
         If positive, print the iteration, ``J`` and the gradient norm after
         every iteration.
+    on_iteration : callable or None
+        Called with the parameters after every iteration.
 
     Returns
     -------
@@ -53,6 +57,8 @@ def minimize_objective(fun, theta0, *, solver, hessp, max_iter, max_fun, tol, ve
 
     def callback(intermediate_result):
         loss_curve.append(float(intermediate_result.fun))
+        if on_iteration is not None:
+            on_iteration(intermediate_result.x)
         if verbose > 0:
             grad_norm = np.max(np.abs(last["gradient"]))
             print(
