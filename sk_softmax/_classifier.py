@@ -13,15 +13,19 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 from threadpoolctl import threadpool_info
 
+from ._callbacks import CallbackSupportMixin, IterationCallbacks
+from ._hessian import HessianProduct
+from ._inference import check_inference_possible, inference_result
 from ._loss import log_softmax, softmax
 from ._network import ACTIVATIONS, ParamLayout, forward
 from ._objective import Objective, row_values
-from ._callbacks import CallbackSupportMixin, IterationCallbacks
-from ._hessian import HessianProduct, SoftmaxHessian
-from ._inference import InferenceResult, free_cov, null_log_likelihood
 from ._solver import check_result, minimize_objective
 
 #: Values (of X and the activations) per row block at prediction time: about 600
@@ -248,48 +252,21 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        hidden = self._check_hidden_layer_sizes()
-        if hidden and self.solver == "trust-ncg":
-            raise ValueError(
-                "solver='trust-ncg' needs the exact Hessian, implemented for "
-                f"hidden_layer_sizes=() only; got {self.hidden_layer_sizes!r}. Use "
-                "solver='lbfgs'."
-            )
+        hidden = self._check_architecture()
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32]
         )
         check_classification_targets(y)
         y_true, classes = self._encode_labels(y)
-        sample_weight_given = sample_weight
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         sample_weight = self._sample_weight(X, y_true, classes, sample_weight)
-        reference = self._reference_index(classes)
-        layout = ParamLayout(
-            [X.shape[1], *hidden, len(classes)], reference, self.fit_intercept
-        )
+        layout = ParamLayout([X.shape[1], *hidden, len(classes)],
+                             self._reference_index(classes), self.fit_intercept)
         theta0 = self._initial_theta(layout, classes, X.dtype)
-        # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided by
-        # S too: the minimiser is that of LogisticRegression(C=1/alpha).
-        l2_reg_strength = self.alpha / sample_weight.sum()
-        objective = Objective(X, y_true, sample_weight, layout, self.activation,
-                              l2_reg_strength, n_threads=_blas_threads())
-        # Trial points of the line search may overflow; L-BFGS rejects them, and
-        # the accepted parameters are checked for finiteness below.
-        hessp = None
-        if self.solver == "trust-ncg":
-            hessp = HessianProduct(X, y_true, sample_weight, layout, l2_reg_strength)
-        callbacks = IterationCallbacks(
-            self, X, y, None if sample_weight_given is None else {"sample_weight":
-            sample_weight_given}, self._reconstruction(classes, layout, X.dtype),
-            self.max_iter,
-        )
-        callbacks.begin(theta0)
-        with objective, np.errstate(all="ignore"):
-            result, loss_curve = minimize_objective(
-                objective, theta0, solver=self.solver, hessp=hessp,
-                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
-                verbose=self.verbose, on_iteration=callbacks,
-            )
-        callbacks.close_iterations()
+        callbacks = IterationCallbacks(self, X, y, metadata, self._reconstruction(
+            classes, layout, X.dtype), self.max_iter)
+        result, loss_curve = self._minimize(X, y_true, sample_weight, layout, theta0,
+                                            callbacks)
         # stacklevel 4: check_result -> fit -> _fit_context wrapper -> user's call.
         n_iter, converged = check_result(
             result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun,
@@ -297,19 +274,39 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
         if not np.all(np.isfinite(result.x)):
             raise ValueError(
-                "L-BFGS produced non-finite parameters; scale the data or increase "
-                "alpha."
+                "The solver produced non-finite parameters; scale the data or "
+                "increase alpha."
             )
         self.classes_ = classes
         # Plain values (not the ParamLayout object), so that skops can load models.
-        self._layout_params = (
-            layout.layer_units, layout.reference, layout.fit_intercept
-        )
+        self._layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
         self.n_iter_, self.converged_ = n_iter, converged
         self.coefs_, self.intercepts_ = self._centred(layout.unpack(result.x, X.dtype))
         self.loss_, self.loss_curve_ = float(result.fun), loss_curve
         callbacks.end()
         return self
+
+    def _minimize(self, X, y_true, sample_weight, layout, theta0, callbacks):
+        """Run the solver on ``J`` from ``theta0``; return (OptimizeResult, J curve)."""
+        # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided by
+        # S too: the minimiser is that of LogisticRegression(C=1/alpha).
+        l2_reg_strength = self.alpha / sample_weight.sum()
+        objective = Objective(X, y_true, sample_weight, layout, self.activation,
+                              l2_reg_strength, n_threads=_blas_threads())
+        hessp = None
+        if self.solver == "trust-ncg":
+            hessp = HessianProduct(X, y_true, sample_weight, layout, l2_reg_strength)
+        callbacks.begin(theta0)
+        # Trial points of a line search may overflow; the solver rejects them, and
+        # fit checks the accepted parameters for finiteness.
+        with objective, np.errstate(all="ignore"):
+            result, loss_curve = minimize_objective(
+                objective, theta0, solver=self.solver, hessp=hessp,
+                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
+                verbose=self.verbose, on_iteration=callbacks,
+            )
+        callbacks.close_iterations()
+        return result, loss_curve
 
     def _reconstruction(self, classes, layout, dtype):
         """``theta -> fitted attributes``: what a callback needs to predict mid-fit."""
@@ -322,7 +319,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         return reconstruct
 
-    def _check_hidden_layer_sizes(self):
+    def _check_architecture(self):
         """Return ``hidden_layer_sizes`` as a tuple of ints >= 1, or raise ValueError."""
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
@@ -332,6 +329,12 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "hidden_layer_sizes must contain only integers >= 1, got "
                 f"{self.hidden_layer_sizes!r}."
+            )
+        if sizes and self.solver == "trust-ncg":
+            raise ValueError(
+                "solver='trust-ncg' needs the exact Hessian, implemented for "
+                f"hidden_layer_sizes=() only; got {self.hidden_layer_sizes!r}. Use "
+                "solver='lbfgs'."
             )
         return tuple(int(s) for s in sizes)
 
@@ -443,7 +446,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             ``to_frame()``.
         """
         check_is_fitted(self)
-        self._check_inference_possible(cov_type)
+        check_inference_possible(self, cov_type)
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             reset=False,
@@ -460,61 +463,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 "estimate. Fit with alpha=0 for classical standard errors.",
                 UserWarning, stacklevel=2,
             )
-        layout, sw_sum = self._layout, sample_weight.sum()
-        theta = layout.pack(self.coefs_, self.intercepts_)
-        hessian = SoftmaxHessian(theta, X.astype(np.float64), y_true, sample_weight,
-                                 layout, self.alpha / sw_sum)
-        centred = layout.reference is None and self.fit_intercept
-        cov = free_cov(hessian, sw_sum, cov_type, pseudo_inverse=centred)
-        std_errs = [
-            np.sqrt(np.einsum("ij,jk,ik->i", M, cov, M)).reshape(shape)
-            for M, shape in self._coef_jacobians(theta)
-        ]
-        for err, (M, shape) in zip(std_errs, self._coef_jacobians(theta)):
-            err[~np.any(M != 0, axis=1).reshape(shape)] = np.nan  # fixed, not estimated
-        log_proba = log_softmax(np.asarray(X @ self.coefs_[0]) + self.intercepts_[0])
-        llf = float(sample_weight @ log_proba[np.arange(len(y_true)), y_true])
-        names = getattr(self, "feature_names_in_", None)
-        return InferenceResult(
-            (self.coef_, self.intercept_), std_errs, cov, cov_type, llf,
-            null_log_likelihood(y_true, sample_weight, len(self.classes_)), sw_sum,
-            layout.n_params - centred,
-            self.classes_[1:] if len(self.classes_) == 2 else self.classes_,
-            names if names is not None else np.array([f"x{j}" for j in range(X.shape[1])]),
-            self.fit_intercept,
-        )
-
-    def _check_inference_possible(self, cov_type):
-        if cov_type not in ("nonrobust", "HC0"):
-            raise ValueError(f"cov_type must be 'nonrobust' or 'HC0', got {cov_type!r}.")
-        if len(self.coefs_) != 1:
-            raise ValueError(
-                "inference is implemented for softmax regression only "
-                f"(hidden_layer_sizes=()); this model has hidden layers "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        if self._layout.reference is None and self.alpha == 0:
-            raise ValueError(
-                "The symmetric softmax (reference_class=None) is not identifiable with "
-                "alpha=0: its parameters have no standard errors. Set reference_class "
-                "to one of the labels (e.g. classes_[0]) and refit."
-            )
-
-    def _coef_jacobians(self, theta):
-        """``(M, shape)`` for ``coef_`` and ``intercept_``: the matrix of the linear
-        map from ``theta`` to their flattened values."""
-        def linear(vector):
-            coefs, intercepts = self._layout.unpack(vector, np.float64)
-            W, b = coefs[0], intercepts[0]
-            if W.shape[1] == 2:
-                return (W[:, 1] - W[:, 0])[np.newaxis, :], b[1:] - b[:1]
-            return W.T, b
-
-        columns = [linear(e) for e in np.eye(len(theta))]
-        return [
-            (np.stack([c[part].ravel() for c in columns], axis=1), columns[0][part].shape)
-            for part in (0, 1)
-        ]
+        return inference_result(self, X, y_true, sample_weight, cov_type)
 
     @property
     def _layout(self):

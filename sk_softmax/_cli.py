@@ -181,8 +181,8 @@ def fit_command(args):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from ._demo import compare, peers
     from ._classifier import SoftmaxNNClassifier
+    from ._demo import compare, peers
 
     X, y = read_csv(args.data, target=args.target)
     if args.cv < 2:

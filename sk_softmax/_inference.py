@@ -5,6 +5,8 @@
 import numpy as np
 from scipy import stats
 
+from ._hessian import SoftmaxHessian
+from ._loss import log_softmax
 
 
 class InferenceResult:
@@ -151,3 +153,70 @@ def null_log_likelihood(y_true, sample_weight, n_classes):
     counts = np.bincount(y_true, weights=sample_weight, minlength=n_classes)
     counts = counts[counts > 0]
     return float(counts @ np.log(counts / counts.sum()))
+
+
+def check_inference_possible(model, cov_type):
+    """Raise ValueError where a fitted model has no standard errors."""
+    if cov_type not in ("nonrobust", "HC0"):
+        raise ValueError(f"cov_type must be 'nonrobust' or 'HC0', got {cov_type!r}.")
+    if len(model.coefs_) != 1:
+        raise ValueError(
+            "inference is implemented for softmax regression only "
+            f"(hidden_layer_sizes=()); this model has hidden layers "
+            f"{model.hidden_layer_sizes!r}."
+        )
+    if model._layout.reference is None and model.alpha == 0:
+        raise ValueError(
+            "The symmetric softmax (reference_class=None) is not identifiable with "
+            "alpha=0: its parameters have no standard errors. Set reference_class "
+            "to one of the labels (e.g. classes_[0]) and refit."
+        )
+
+
+def coef_jacobians(layout, n_params):
+    """``(M, shape)`` for ``coef_`` and ``intercept_``: the matrix of the linear map
+    from ``theta`` to their flattened values (LogisticRegression's layout)."""
+    def linear(vector):
+        coefs, intercepts = layout.unpack(vector, np.float64)
+        W, b = coefs[0], intercepts[0]
+        if W.shape[1] == 2:
+            return (W[:, 1] - W[:, 0])[np.newaxis, :], b[1:] - b[:1]
+        return W.T, b
+
+    columns = [linear(e) for e in np.eye(n_params)]
+    return [
+        (np.stack([c[part].ravel() for c in columns], axis=1), columns[0][part].shape)
+        for part in (0, 1)
+    ]
+
+
+def inference_result(model, X, y_true, sample_weight, cov_type):
+    """The :class:`InferenceResult` of a fitted softmax regression on validated data.
+
+    Standard errors of ``coef_`` and ``intercept_`` are ``sqrt(diag(M cov M^T))``
+    with ``M`` the linear map from the free parameters; entries that no free
+    parameter moves (the reference class, absent intercepts) are NaN.
+    """
+    layout, sw_sum = model._layout, sample_weight.sum()
+    theta = layout.pack(model.coefs_, model.intercepts_)
+    hessian = SoftmaxHessian(theta, X.astype(np.float64), y_true, sample_weight,
+                             layout, model.alpha / sw_sum)
+    centred = layout.reference is None and model.fit_intercept
+    cov = free_cov(hessian, sw_sum, cov_type, pseudo_inverse=centred)
+    std_errs = []
+    for M, shape in coef_jacobians(layout, len(theta)):
+        err = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", M, cov, M), 0))
+        err[~np.any(M != 0, axis=1)] = np.nan  # fixed, not estimated
+        std_errs.append(err.reshape(shape))
+    log_proba = log_softmax(np.asarray(X @ model.coefs_[0]) + model.intercepts_[0])
+    llf = float(sample_weight @ log_proba[np.arange(len(y_true)), y_true])
+    classes = model.classes_
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        names = np.array([f"x{j}" for j in range(X.shape[1])])
+    return InferenceResult(
+        (model.coef_, model.intercept_), std_errs, cov, cov_type, llf,
+        null_log_likelihood(y_true, sample_weight, len(classes)), sw_sum,
+        layout.n_params - centred, classes[1:] if len(classes) == 2 else classes,
+        names, model.fit_intercept,
+    )

@@ -3,7 +3,10 @@
 import warnings
 
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_param_validation,
+    parametrize_with_checks,
+)
 
 from sk_softmax import SoftmaxNNClassifier
 
