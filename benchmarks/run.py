@@ -220,6 +220,9 @@ def run_workload(name, spec, repeats, threads, tmpdir, with_memory):
         results = {"peer": [], "ours": []}
         for _ in range(repeats):
             for side, factory in (("peer", peer_model), ("ours", our_model)):
+                # A pause first: BLAS and OpenMP threads of the previous fit spin-wait
+                # for a while and would slow whichever side runs next.
+                time.sleep(0.5)
                 results[side].append(timed_fit(factory(spec), X, y))
         if sp.issparse(X):
             floor = product_floor_sparse(X, n_classes)

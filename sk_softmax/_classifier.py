@@ -169,6 +169,12 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     stays float32 through the forward and backward passes, and ``coefs_`` and
     ``predict_proba`` are float32; the loss accumulates in float64.
 
+    :meth:`inference` gives standard errors, tests and intervals for softmax
+    regression. With scikit-learn's callback API (``sklearn.callback``,
+    scikit-learn >= 1.9), each solver iteration is a task:
+    ``set_callbacks(ProgressBar())`` shows a progress bar and ``ScoringMonitor``
+    scores every iteration.
+
     References
     ----------
     Glorot, X. and Bengio, Y. (2010). Understanding the difficulty of training

@@ -96,7 +96,7 @@ class Objective:
     def __init__(
         self, X, y_true, sample_weight, layout, activation, l2_reg_strength, n_threads=1
     ):
-        self.X, self.layout, self.activation = X, layout, activation
+        self.layout, self.activation = layout, activation
         self.l2_reg_strength = l2_reg_strength
         self.dtype = X.dtype
         units = sum(layout.layer_units[1:])
@@ -153,8 +153,8 @@ class Objective:
     def __call__(self, theta):
         """Return ``J(theta)`` and its gradient, both float64."""
         coefs, intercepts = self.layout.unpack(theta, self.dtype)
-        if self._executor is None:
-            results = [self._sums(0, coefs, intercepts)]
+        if self._executor is None:  # one thread, or used outside a with block
+            results = [self._sums(t, coefs, intercepts) for t in range(self.n_threads)]
         else:
             futures = [
                 self._executor.submit(self._sums, t, coefs, intercepts)

@@ -158,3 +158,31 @@ def test_demo_runs_with_progress(tmp_path):
     assert status == 0, err
     assert "digits: 1797 samples" in out and "MLPClassifier(64,)(lbfgs)" in out
     assert "fold 5/5" in err
+
+
+def test_skops_round_trip_predicts_identically(tmp_path):
+    """save_model then load_model: the same probabilities, bit for bit."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_softmax import SoftmaxNNClassifier
+    from sk_softmax._persist import load_model, save_model
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    for hidden in [(), (5,)]:
+        model = make_pipeline(StandardScaler(), SoftmaxNNClassifier(
+            hidden_layer_sizes=hidden, reference_class=1, random_state=0)).fit(X, y)
+        save_model(model, tmp_path / "m.skops")
+        loaded = load_model(tmp_path / "m.skops")
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_console_script(tmp_path):
+    """The installed console script ``sk-softmax`` is the same command line."""
+    import shutil
+
+    script = shutil.which("sk-softmax")
+    if script is None:
+        pytest.skip("sk-softmax is not installed on PATH")
+    done = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "examples:" in done.stdout
