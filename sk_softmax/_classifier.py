@@ -521,7 +521,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         parts = []
         with np.errstate(over="ignore", under="ignore"):
             for start in range(0, n_samples, step):
-                X_block = X[start : start + step]
+                X_block = X if step >= n_samples else X[start : start + step]
                 logits = forward(X_block, self.coefs_, self.intercepts_, self.activation)
                 parts.append(transform(logits[-1]))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
