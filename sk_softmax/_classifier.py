@@ -8,7 +8,6 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -21,6 +20,7 @@ from sklearn.utils.validation import (
 from threadpoolctl import threadpool_info
 
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
+from ._dask import fit_dask, is_dask_collection, map_blocks
 from ._hessian import HessianProduct
 from ._inference import check_inference_possible, inference_result
 from ._loss import log_softmax, softmax
@@ -241,17 +241,23 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, classes=None):
         """Fit the model by minimising ``J`` with L-BFGS.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 is kept, other dtypes become float64.
-        y : array-like of shape (n_samples,)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Training data; float32 is kept, other dtypes become float64. A dask
+            array (chunked along rows) is fitted on the current dask.distributed
+            client: each evaluation sums per-chunk shares of ``J`` and its gradient
+            on the workers; the fitted model is an ordinary in-memory one.
+        y : array-like or dask array of shape (n_samples,)
             Class labels (at least two distinct ones).
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like or dask array of shape (n_samples,), default=None
             Non-negative weights ``s_i`` (multiplied by the class weights).
+        classes : array-like, default=None
+            All class labels, if known: saves the pass over ``y`` that finds them
+            (on dask arrays) and fixes ``classes_``; every label of ``y`` must be in it.
 
         Returns
         -------
@@ -259,24 +265,49 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         hidden = self._check_architecture()
+        if any(map(is_dask_collection, (X, y, sample_weight))):
+            return fit_dask(self, hidden, X, y, sample_weight, classes)
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32]
         )
         check_classification_targets(y)
-        y_true, classes = self._encode_labels(y)
+        y_true, classes = self._encode_labels(y, classes)
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         sample_weight = self._sample_weight(X, y_true, classes, sample_weight)
         layout = ParamLayout([X.shape[1], *hidden, len(classes)],
                              self._reference_index(classes), self.fit_intercept)
-        theta0 = self._initial_theta(layout, classes, X.dtype)
+        # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided by
+        # S too: the minimiser is that of LogisticRegression(C=1/alpha).
+        l2_reg_strength = self.alpha / sample_weight.sum()
+        objective = Objective(X, y_true, sample_weight, layout, self.activation,
+                              l2_reg_strength, n_threads=_blas_threads())
+        hessp = None
+        if self.solver == "trust-ncg":
+            hessp = HessianProduct(X, y_true, sample_weight, layout, l2_reg_strength)
         callbacks = IterationCallbacks(self, X, y, metadata, self._reconstruction(
             classes, layout, X.dtype), self.max_iter)
-        result, loss_curve = self._minimize(X, y_true, sample_weight, layout, theta0,
-                                            callbacks)
-        # stacklevel 4: check_result -> fit -> _fit_context wrapper -> user's call.
+        # stacklevel 5: check_result -> _fit_objective -> fit -> _fit_context -> user.
+        return self._fit_objective(objective, hessp, classes, layout, X.dtype,
+                                   callbacks, stacklevel=5)
+
+    def _fit_objective(self, objective, hessp, classes, layout, dtype, callbacks,
+                       stacklevel):
+        """Minimise ``objective`` from the initial parameters and set the fitted
+        attributes; ``stacklevel`` points a ConvergenceWarning at the user's call."""
+        theta0 = self._initial_theta(layout, classes, dtype)
+        callbacks.begin(theta0)
+        # Trial points of a line search may overflow; the solver rejects them, and
+        # the accepted parameters are checked for finiteness below.
+        with objective, np.errstate(all="ignore"):
+            result, loss_curve = minimize_objective(
+                objective, theta0, solver=self.solver, hessp=hessp,
+                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
+                verbose=self.verbose, on_iteration=callbacks,
+            )
+        callbacks.close_iterations()
         n_iter, converged = check_result(
             result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
         if not np.all(np.isfinite(result.x)):
             raise ValueError(
@@ -287,32 +318,10 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         # Plain values (not the ParamLayout object), so that skops can load models.
         self._layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
         self.n_iter_, self.converged_ = n_iter, converged
-        self.coefs_, self.intercepts_ = self._centred(layout.unpack(result.x, X.dtype))
+        self.coefs_, self.intercepts_ = self._centred(layout.unpack(result.x, dtype))
         self.loss_, self.loss_curve_ = float(result.fun), loss_curve
         callbacks.end()
         return self
-
-    def _minimize(self, X, y_true, sample_weight, layout, theta0, callbacks):
-        """Run the solver on ``J`` from ``theta0``; return (OptimizeResult, J curve)."""
-        # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided by
-        # S too: the minimiser is that of LogisticRegression(C=1/alpha).
-        l2_reg_strength = self.alpha / sample_weight.sum()
-        objective = Objective(X, y_true, sample_weight, layout, self.activation,
-                              l2_reg_strength, n_threads=_blas_threads())
-        hessp = None
-        if self.solver == "trust-ncg":
-            hessp = HessianProduct(X, y_true, sample_weight, layout, l2_reg_strength)
-        callbacks.begin(theta0)
-        # Trial points of a line search may overflow; the solver rejects them, and
-        # fit checks the accepted parameters for finiteness.
-        with objective, np.errstate(all="ignore"):
-            result, loss_curve = minimize_objective(
-                objective, theta0, solver=self.solver, hessp=hessp,
-                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
-                verbose=self.verbose, on_iteration=callbacks,
-            )
-        callbacks.close_iterations()
-        return result, loss_curve
 
     def _reconstruction(self, classes, layout, dtype):
         """``theta -> fitted attributes``: what a callback needs to predict mid-fit."""
@@ -344,16 +353,24 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _encode_labels(self, y):
+    def _encode_labels(self, y, classes=None):
         """Return integer codes ``y_true`` and ``classes``; at least two classes."""
-        encoder = LabelEncoder()
-        y_true = encoder.fit_transform(y)
-        if len(encoder.classes_) < 2:
+        if classes is None:
+            classes, y_true = np.unique(y, return_inverse=True)
+        else:
+            classes = np.unique(np.asarray(classes))
+            unknown = np.setdiff1d(y, classes)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains labels that are not in classes: {unknown.tolist()}."
+                )
+            y_true = np.searchsorted(classes, y)
+        if len(classes) < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the "
-                f"data contains only one class: {encoder.classes_[0]!r}."
+                f"data contains only one class: {classes[0]!r}."
             )
-        return y_true, encoder.classes_
+        return y_true, classes
 
     def _sample_weight(self, X, y_true, classes, sample_weight):
         """Return ``s``: sample weights times class weights, float64, positive sum."""
@@ -501,14 +518,24 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return self.coefs_[0], self.intercepts_[0]
 
-    def _map_logits(self, X, transform):
+    def _map_logits(self, X, transform, n_columns):
         """Apply ``transform`` to the output logits ``Z_L`` of X, block by block.
 
         Dense rows are processed in blocks, so the logits (and any hidden
         activations) of only one block exist at a time and stay in cache; a sparse X
-        is one block.
+        is one block. A dask array gives a lazy dask array (``map_blocks``), with
+        ``n_columns`` columns (None: one value a row).
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has shape {X.shape}, but {type(self).__name__} is "
+                                 f"expecting {self.n_features_in_} features as input.")
+            probe = self._map_logits(np.zeros((1, X.shape[1]), X.dtype), transform,
+                                     n_columns)
+            return map_blocks(X, lambda block: self._map_logits(block, transform,
+                                                                n_columns),
+                              n_columns, probe.dtype)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             reset=False,
@@ -531,58 +558,57 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        scores : ndarray or dask array of shape (n_samples,) or (n_samples, n_classes)
             For two classes the logit of ``classes_[1]`` minus that of
             ``classes_[0]``; otherwise all ``n_classes`` logits.
         """
         if len(getattr(self, "classes_", ())) == 2:
-            return self._map_logits(X, lambda Z: Z[:, 1] - Z[:, 0])
-        return self._map_logits(X, lambda Z: Z)
+            return self._map_logits(X, lambda Z: Z[:, 1] - Z[:, 0], None)
+        return self._map_logits(X, lambda Z: Z, len(getattr(self, "classes_", ())))
 
     def predict(self, X):
         """Return the most probable class of each sample.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray or dask array of shape (n_samples,)
         """
-        indices = self._map_logits(X, lambda Z: np.argmax(Z, axis=1))
-        return self.classes_[indices]
+        return self._map_logits(X, lambda Z: self.classes_[np.argmax(Z, axis=1)], None)
 
     def predict_proba(self, X):
         """Return the class probabilities ``P = softmax(Z_L)``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
+        proba : ndarray or dask array of shape (n_samples, n_classes)
             Columns ordered as ``classes_``; rows sum to one.
         """
-        return self._map_logits(X, softmax)
+        return self._map_logits(X, softmax, len(getattr(self, "classes_", ())))
 
     def predict_log_proba(self, X):
         """Return ``log P``, computed from the logits by a stable log-softmax.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        log_proba : ndarray or dask array of shape (n_samples, n_classes)
         """
-        return self._map_logits(X, log_softmax)
+        return self._map_logits(X, log_softmax, len(getattr(self, "classes_", ())))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -91,10 +91,15 @@ class Objective:
     activation : {"identity", "logistic", "tanh", "relu"}
     l2_reg_strength : float
     n_threads : int, default=1
+    weight_total : float, default=None
+        The ``S`` the weights are divided by; default ``sum(sample_weight)``. A
+        chunk of a larger data set passes the total of all chunks (with
+        ``l2_reg_strength=0``): its ``J`` is then its share of the whole ``J``.
     """
 
     def __init__(
-        self, X, y_true, sample_weight, layout, activation, l2_reg_strength, n_threads=1
+        self, X, y_true, sample_weight, layout, activation, l2_reg_strength, n_threads=1,
+        weight_total=None,
     ):
         self.layout, self.activation = layout, activation
         self.l2_reg_strength = l2_reg_strength
@@ -113,7 +118,9 @@ class Objective:
             n_threads = 1
             first_layer = n_features * layout.layer_units[1]
             block_rows = max(block_rows, int(2 * first_layer / max(values - units, 1)))
-        weight = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
+        if weight_total is None:
+            weight_total = np.sum(sample_weight)
+        weight = np.asarray(sample_weight, dtype=np.float64) / weight_total
         self.blocks = []
         for rows, X_block, X_block_t in _row_blocks(X, block_rows):
             n_rows = rows.stop - rows.start

@@ -1,0 +1,140 @@
+"""Fitting on dask arrays on a real dask.distributed LocalCluster (2 worker processes)."""
+
+import os
+import pickle
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import make_problem
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sk_softmax import SoftmaxNNClassifier
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def problem():
+    X, y = make_problem(n_samples=300, n_features=5, n_classes=3, seed=1)
+    sample_weight = np.random.default_rng(0).uniform(0.5, 2, len(y))
+    return X, y, sample_weight
+
+
+def chunked(array, chunks):
+    return da.from_array(array, chunks=(chunks,) + array.shape[1:])
+
+
+@pytest.mark.parametrize("chunks", [100, (1, 99, 200), (150, 149, 1), 300])
+@pytest.mark.parametrize("params", [
+    {}, {"reference_class": 1, "class_weight": "balanced"}, {"alpha": 0.0, "tol": 1e-6},
+])
+def test_linear_fit_equals_in_memory(client, problem, chunks, params):
+    """Same n_iter_, coefficients to 1e-8 and identical predictions, for any chunking
+    (uneven, a chunk of one row), with dask sample weights."""
+    X, y, sw = problem
+    ours = SoftmaxNNClassifier(**params).fit(X, y, sample_weight=sw)
+    dist = SoftmaxNNClassifier(**params).fit(chunked(X, chunks), chunked(y, chunks),
+                                             sample_weight=chunked(sw, chunks))
+    assert dist.n_iter_ == ours.n_iter_
+    assert_allclose(dist.coef_, ours.coef_, rtol=1e-8, atol=1e-12)
+    assert_allclose(dist.intercept_, ours.intercept_, rtol=1e-8, atol=1e-12)
+    assert_array_equal(dist.predict(X), ours.predict(X))
+    assert dist.n_features_in_ == 5 and isinstance(dist.coefs_[0], np.ndarray)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_hidden_layers_and_float32(client, problem, activation):
+    """Hidden layers and float32 follow the in-memory path (same budget of 15
+    iterations, same initial weights)."""
+    X, y, sw = problem
+    params = dict(hidden_layer_sizes=(4,), activation=activation, random_state=0,
+                  max_iter=15, alpha=0.1)
+    for dtype, rtol in [(np.float64, 1e-7), (np.float32, 1e-3)]:
+        Xd = X.astype(dtype)
+        with pytest.warns(Warning):
+            ours = SoftmaxNNClassifier(**params).fit(Xd, y)
+        with pytest.warns(Warning):
+            dist = SoftmaxNNClassifier(**params).fit(chunked(Xd, 70), y)  # numpy y
+        assert dist.n_iter_ == ours.n_iter_ == 15
+        assert dist.coefs_[0].dtype == dtype
+        for a, b in zip(dist.coefs_, ours.coefs_):
+            assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
+
+
+def test_lazy_predictions_warm_start_and_pickle(client, problem):
+    """Predictions on dask arrays are lazy dask arrays; warm start resumes; the fitted
+    model pickles and predicts on numpy."""
+    X, y, _ = problem
+    Xd, yd = chunked(X, 64), chunked(y, 64)
+    model = SoftmaxNNClassifier(warm_start=True).fit(Xd, yd)
+    for method in ("predict", "predict_proba", "predict_log_proba", "decision_function"):
+        lazy = getattr(model, method)(Xd)
+        assert isinstance(lazy, da.Array)
+        assert_allclose(lazy.compute(), getattr(model, method)(X), rtol=1e-12)
+    n_iter = model.n_iter_
+    model.fit(Xd, yd)
+    assert model.n_iter_ < n_iter
+    restored = pickle.loads(pickle.dumps(model))
+    assert_array_equal(restored.predict(X), model.predict(X))
+
+
+def test_classes_parameter_and_bad_input(client, problem):
+    """classes skips the pass over y; bad or mismatched inputs raise clear errors."""
+    X, y, sw = problem
+    Xd = chunked(X, 100)
+    model = SoftmaxNNClassifier().fit(Xd, chunked(y, 100), classes=[0, 1, 2, 3])
+    assert_array_equal(model.classes_, [0, 1, 2, 3])
+    with pytest.raises(ValueError, match="sample_weight must be 1-D with one entry"):
+        SoftmaxNNClassifier().fit(Xd, y, sample_weight=sw[:-1])
+    with pytest.raises(ValueError, match="not in classes"):
+        SoftmaxNNClassifier().fit(Xd, y, classes=[0, 1])
+    bad = X.copy()
+    bad[5, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        SoftmaxNNClassifier().fit(chunked(bad, 100), y)
+    with pytest.raises(ValueError, match="lbfgs"):
+        SoftmaxNNClassifier(solver="trust-ncg").fit(Xd, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_worker_killed_mid_fit(client):
+    """Killing a worker during a fit: the fit completes with the in-memory result or
+    fails with a clear error; it never hangs."""
+    X, y = make_problem(n_samples=2000, n_features=8, n_classes=4, seed=5)
+    params = dict(hidden_layer_sizes=(6,), random_state=0, max_iter=60, alpha=0.1)
+    outcome = {}
+
+    def fit():
+        try:
+            outcome["model"] = SoftmaxNNClassifier(**params).fit(chunked(X, 250), y)
+        except Exception as exc:  # noqa: BLE001 - the test reports what happened
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=fit, daemon=True)
+    thread.start()
+    time.sleep(1.0)
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    try:
+        client.run(os._exit, 1, workers=[victim])
+    except OSError:  # the worker died before it could answer: as intended
+        pass
+    thread.join(timeout=240)
+    assert not thread.is_alive(), "the fit hung after a worker died"
+    print("outcome after the kill:", "error" if "error" in outcome else "completed")
+    if "error" in outcome:
+        assert str(outcome["error"])  # a clear, non-empty message
+    else:
+        expected = SoftmaxNNClassifier(**params).fit(X, y)
+        assert outcome["model"].n_iter_ == expected.n_iter_
+        assert_allclose(outcome["model"].coefs_[-1], expected.coefs_[-1], rtol=1e-6)
