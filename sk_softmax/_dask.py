@@ -81,42 +81,48 @@ def _chunk_weight(y_chunk, sample_weight, classes, class_weight):
     return codes, weight * class_weight[codes]
 
 
-def _chunk_sums(X_chunk, y_chunk, sw_chunk, theta, layout_params, activation, classes,
-                class_weight, weight_total):
-    """The chunk's share of the penalty-free J and of its gradient (float64)."""
+def _chunk_objective(X_chunk, y_chunk, sw_chunk, layout_params, activation, classes,
+                     class_weight, weight_total):
+    """The chunk's :class:`Objective`, built once per fit on the worker that holds
+    the chunk: it evaluates the chunk's share of the penalty-free ``J``."""
     codes, weight = _chunk_weight(y_chunk, sw_chunk, classes, class_weight)
-    objective = Objective(X_chunk, codes, weight, ParamLayout(*layout_params), activation,
-                          0.0, weight_total=weight_total)
-    with objective:
-        return objective(theta)
+    return Objective(X_chunk, codes, weight, ParamLayout(*layout_params), activation,
+                     0.0, weight_total=weight_total)
+
+
+def _evaluate(objective, theta):
+    return objective(theta)
 
 
 class DaskObjective:
     """``theta -> (J, dJ/dtheta)`` over the chunks of persisted dask arrays.
 
-    Each evaluation broadcasts ``theta`` to the workers once, computes every chunk's
-    share of the weighted-mean NLL and of its gradient there (one forward and one
-    backward pass per chunk, float64 sums), and adds them up with the penalty here.
+    Each chunk's :class:`Objective` (its label codes, weights, row blocks and
+    buffers) is built once per fit on the worker holding the chunk. Each evaluation
+    broadcasts ``theta`` to the workers once, computes every chunk's share of the
+    weighted-mean NLL and of its gradient there (float64 sums), and adds them up with
+    the penalty here.
     """
 
     def __init__(self, client, chunks, layout, activation, l2_reg_strength, classes,
                  class_weight, weight_total):
-        self.client, self.chunks, self.layout = client, chunks, layout
+        self.client, self.layout = client, layout
         self.l2_reg_strength = l2_reg_strength
-        self.static = ((layout.layer_units, layout.reference, layout.fit_intercept),
-                       activation, classes, class_weight, weight_total)
+        static = ((layout.layer_units, layout.reference, layout.fit_intercept),
+                  activation, classes, class_weight, weight_total)
+        self.objectives = [client.submit(_chunk_objective, X, y, sw, *static)
+                           for X, y, sw in chunks]
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
-        pass
+        self.client.cancel(self.objectives)
 
     def __call__(self, theta):
         theta_future = self.client.scatter(theta, broadcast=True, hash=False)
-        futures = [self.client.submit(_chunk_sums, X, y, sw, theta_future, *self.static,
-                                      pure=False)
-                   for X, y, sw in self.chunks]
+        futures = [self.client.submit(_evaluate, objective, theta_future, pure=False)
+                   for objective in self.objectives]
         parts = self.client.gather(futures)
         loss = float(sum(part[0] for part in parts))
         gradient = np.sum([part[1] for part in parts], axis=0)
