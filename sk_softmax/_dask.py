@@ -110,8 +110,16 @@ class DaskObjective:
         self.l2_reg_strength = l2_reg_strength
         static = ((layout.layer_units, layout.reference, layout.fit_intercept),
                   activation, classes, class_weight, weight_total)
-        self.objectives = [client.submit(_chunk_objective, X, y, sw, *static)
-                           for X, y, sw in chunks]
+        # Each chunk's objective and its evaluations run where the chunk is: moving an
+        # objective would move (pickle) its chunk of X at every evaluation. The
+        # restriction is loose, so that a lost worker's share runs elsewhere.
+        who_has = client.who_has([X for X, _, _ in chunks])
+        self.workers = [list(who_has[X.key]) or None for X, _, _ in chunks]
+        self.objectives = [
+            client.submit(_chunk_objective, X, y, sw, *static, workers=workers,
+                          allow_other_workers=True)
+            for (X, y, sw), workers in zip(chunks, self.workers)
+        ]
 
     def __enter__(self):
         return self
@@ -121,8 +129,11 @@ class DaskObjective:
 
     def __call__(self, theta):
         theta_future = self.client.scatter(theta, broadcast=True, hash=False)
-        futures = [self.client.submit(_evaluate, objective, theta_future, pure=False)
-                   for objective in self.objectives]
+        futures = [
+            self.client.submit(_evaluate, objective, theta_future, pure=False,
+                               workers=workers, allow_other_workers=True)
+            for objective, workers in zip(self.objectives, self.workers)
+        ]
         parts = self.client.gather(futures)
         loss = float(sum(part[0] for part in parts))
         gradient = np.sum([part[1] for part in parts], axis=0)
@@ -159,9 +170,9 @@ def fit_dask(estimator, hidden, X, y, sample_weight, classes):
     estimator.__dict__.pop("feature_names_in_", None)
     layout = ParamLayout([X.shape[1], *hidden, len(classes)],
                          estimator._reference_index(classes), estimator.fit_intercept)
-    chunks = [tuple(client.compute(part) if part is not None else None
-                    for part in parts)
-              for parts in zip(X.to_delayed().ravel(), y.to_delayed().ravel(), sw_blocks)]
+    chunks = list(zip(_chunk_futures(X), _chunk_futures(y),
+                      [None] * len(X.chunks[0]) if sample_weight is None
+                      else _chunk_futures(sample_weight)))
     objective = DaskObjective(client, chunks, layout, estimator.activation,
                               estimator.alpha / weight_total, classes, class_weight,
                               weight_total)
@@ -170,6 +181,16 @@ def fit_dask(estimator, hidden, X, y, sample_weight, classes):
     # -> the user's call.
     return estimator._fit_objective(objective, None, classes, layout, X.dtype, callbacks,
                                     stacklevel=6)
+
+
+def _chunk_futures(collection):
+    """The futures of a persisted dask array's chunks, in row order (no new tasks,
+    no copies: each is the chunk itself, in its worker's memory)."""
+    from dask.core import flatten
+    from distributed import futures_of
+
+    by_key = {future.key: future for future in futures_of(collection)}
+    return [by_key[key] for key in flatten(collection.__dask_keys__())]
 
 
 def _classes_and_weights(estimator, summaries, classes):
