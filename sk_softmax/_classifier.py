@@ -256,8 +256,8 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         sample_weight : array-like or dask array of shape (n_samples,), default=None
             Non-negative weights ``s_i`` (multiplied by the class weights).
         classes : array-like, default=None
-            All class labels, if known: saves the pass over ``y`` that finds them
-            (on dask arrays) and fixes ``classes_``; every label of ``y`` must be in it.
+            All class labels, if known: fixes ``classes_`` (a label may be absent
+            from this ``y``); every label of ``y`` must be in it.
 
         Returns
         -------

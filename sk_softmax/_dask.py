@@ -99,7 +99,7 @@ class DaskObjective:
 
     Each chunk's :class:`Objective` (its label codes, weights, row blocks and
     buffers) is built once per fit on the worker holding the chunk. Each evaluation
-    broadcasts ``theta`` to the workers once, computes every chunk's share of the
+    sends ``theta`` to the workers once, computes every chunk's share of the
     weighted-mean NLL and of its gradient there (float64 sums), and adds them up with
     the penalty here.
     """
@@ -128,7 +128,9 @@ class DaskObjective:
         self.client.cancel(self.objectives)
 
     def __call__(self, theta):
-        theta_future = self.client.scatter(theta, broadcast=True, hash=False)
+        # One scatter per evaluation; each worker fetches theta once for all its
+        # chunks. (A broadcast would keep replicating to a worker that died.)
+        theta_future = self.client.scatter(theta, hash=False)
         futures = [
             self.client.submit(_evaluate, objective, theta_future, pure=False,
                                workers=workers, allow_other_workers=True)
@@ -176,7 +178,9 @@ def fit_dask(estimator, hidden, X, y, sample_weight, classes):
     objective = DaskObjective(client, chunks, layout, estimator.activation,
                               estimator.alpha / weight_total, classes, class_weight,
                               weight_total)
-    callbacks = IterationCallbacks(estimator, None, None, None, None, estimator.max_iter)
+    # Callbacks see the iterations (a progress bar works) but no data to score on.
+    callbacks = IterationCallbacks(estimator, None, None, None, estimator._reconstruction(
+        classes, layout, X.dtype), estimator.max_iter)
     # stacklevel 6: check_result -> _fit_objective -> fit_dask -> fit -> _fit_context
     # -> the user's call.
     return estimator._fit_objective(objective, None, classes, layout, X.dtype, callbacks,

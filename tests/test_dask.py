@@ -138,3 +138,15 @@ def test_worker_killed_mid_fit(client):
         expected = SoftmaxNNClassifier(**params).fit(X, y)
         assert outcome["model"].n_iter_ == expected.n_iter_
         assert_allclose(outcome["model"].coefs_[-1], expected.coefs_[-1], rtol=1e-6)
+
+
+def test_callbacks_see_dask_iterations(client, problem):
+    """A callback set on the estimator follows the iterations of a dask fit."""
+    callback = pytest.importorskip("sklearn.callback")
+    from test_callbacks import Recorder
+
+    X, y, _ = problem
+    recorder = Recorder()
+    model = SoftmaxNNClassifier().set_callbacks(recorder).fit(chunked(X, 100), y)
+    iterations = [c for c in recorder.calls if c[1] == "solver-iteration"]
+    assert callback and len(iterations) == 2 * (model.n_iter_ + 1)
