@@ -355,22 +355,27 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _encode_labels(self, y, classes=None):
         """Return integer codes ``y_true`` and ``classes``; at least two classes."""
-        if classes is None:
-            classes, y_true = np.unique(y, return_inverse=True)
-        else:
+        classes = self._resolve_classes(np.unique(y), classes)
+        return np.searchsorted(classes, y), classes
+
+    @staticmethod
+    def _resolve_classes(labels, classes):
+        """The sorted classes: the labels of y, or ``classes`` if given (which must
+        hold every label); at least two, else ValueError."""
+        if classes is not None:
             classes = np.unique(np.asarray(classes))
-            unknown = np.setdiff1d(y, classes)
+            unknown = np.setdiff1d(labels, classes)
             if unknown.size:
                 raise ValueError(
                     f"y contains labels that are not in classes: {unknown.tolist()}."
                 )
-            y_true = np.searchsorted(classes, y)
-        if len(classes) < 2:
+            labels = classes
+        if len(labels) < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the "
-                f"data contains only one class: {classes[0]!r}."
+                f"data contains only one class: {labels[0]!r}."
             )
-        return y_true, classes
+        return labels
 
     def _sample_weight(self, X, y_true, classes, sample_weight):
         """Return ``s``: sample weights times class weights, float64, positive sum."""

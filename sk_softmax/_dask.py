@@ -152,29 +152,22 @@ def fit_dask(estimator, hidden, X, y, sample_weight, classes):
     if estimator.solver != "lbfgs":
         raise ValueError("Fitting on dask arrays supports solver='lbfgs' only.")
     da, client = _require_distributed()
-    import dask
-
     X, y, sample_weight = _as_row_chunked(da, X, y, sample_weight)
     # Persist once: every evaluation reads the chunks from the workers' memory.
     if sample_weight is None:
         X, y = client.persist([X, y])
     else:
         X, y, sample_weight = client.persist([X, y, sample_weight])
-    sw_blocks = ([None] * len(X.chunks[0]) if sample_weight is None
-                 else sample_weight.to_delayed().ravel())
-    summaries = client.compute([
-        dask.delayed(_chunk_summary)(x, t, w)
-        for x, t, w in zip(X.to_delayed().ravel(), y.to_delayed().ravel(), sw_blocks)
-    ], sync=True)
+    chunks = list(zip(_chunk_futures(X), _chunk_futures(y),
+                      [None] * len(X.chunks[0]) if sample_weight is None
+                      else _chunk_futures(sample_weight)))
+    summaries = client.gather([client.submit(_chunk_summary, *chunk) for chunk in chunks])
     classes, class_weight, weight_total = _classes_and_weights(
         estimator, summaries, classes)
     estimator.n_features_in_ = X.shape[1]
     estimator.__dict__.pop("feature_names_in_", None)
     layout = ParamLayout([X.shape[1], *hidden, len(classes)],
                          estimator._reference_index(classes), estimator.fit_intercept)
-    chunks = list(zip(_chunk_futures(X), _chunk_futures(y),
-                      [None] * len(X.chunks[0]) if sample_weight is None
-                      else _chunk_futures(sample_weight)))
     objective = DaskObjective(client, chunks, layout, estimator.activation,
                               estimator.alpha / weight_total, classes, class_weight,
                               weight_total)
@@ -206,18 +199,7 @@ def _classes_and_weights(estimator, summaries, classes):
     if not all(s[3] for s in summaries) or not all(s[4] for s in summaries):
         raise ValueError("sample_weight must be finite and non-negative.")
     labels = np.unique(np.concatenate([s[0] for s in summaries]))
-    if classes is None:
-        classes = labels
-    else:
-        classes = np.unique(np.asarray(classes))
-        unknown = np.setdiff1d(labels, classes)
-        if unknown.size:
-            raise ValueError(f"y contains labels that are not in classes: {unknown.tolist()}.")
-    if len(classes) < 2:
-        raise ValueError(
-            "This solver needs samples of at least 2 classes in the data, but the data "
-            f"contains only one class: {classes[0]!r}."
-        )
+    classes = estimator._resolve_classes(labels, classes)
     counts = np.zeros(len(classes))
     for labels_c, weights_c, *_ in summaries:
         counts[np.searchsorted(classes, labels_c)] += weights_c
