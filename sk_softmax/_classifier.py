@@ -3,43 +3,43 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
-from threadpoolctl import threadpool_info
+from sklearn.utils.validation import check_is_fitted
 
 from ._callbacks import CallbackSupportMixin, IterationCallbacks
-from ._dask import fit_dask, is_dask_collection, map_blocks
-from ._hessian import HessianProduct
-from ._inference import check_inference_possible, inference_result
+from ._dask import is_dask_collection, prepare_dask
+from ._inference import inference
 from ._loss import log_softmax, softmax
-from ._network import ACTIVATIONS, ParamLayout, forward
-from ._objective import Objective, row_values
+from ._network import (
+    ACTIVATIONS,
+    ParamLayout,
+    glorot_uniform,
+    logistic_regression_layout,
+)
+from ._objective import L2Penalty, PenalisedObjective
+from ._predict import map_logits
+from ._prepare import prepare_in_memory, shorten
 from ._solver import check_result, minimize_objective
 
-#: Values (of X and the activations) per row block at prediction time: about 600
-#: rows of 100 features, so that a block's logits stay in cache (measured faster
-#: than both larger blocks and a single product on 300k x 100).
-PREDICT_BLOCK_VALUES = 2**16
 
-
-def _blas_threads():
-    """Threads the BLAS may use now (1 under ``threadpool_limits(1)``)."""
-    return max(
-        (info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"),
-        default=1,
-    )
+@contextmanager
+def _restored_on_error(estimator):
+    """Leave ``estimator`` exactly as it was if the block raises (a refused refit
+    keeps the previously fitted model whole)."""
+    state = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(state)
+        raise
 
 
 class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -265,63 +265,70 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         hidden = self._check_architecture()
-        if any(map(is_dask_collection, (X, y, sample_weight))):
-            return fit_dask(self, hidden, X, y, sample_weight, classes)
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32]
-        )
-        check_classification_targets(y)
-        y_true, classes = self._encode_labels(y, classes)
-        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        sample_weight = self._sample_weight(X, y_true, classes, sample_weight)
-        layout = ParamLayout([X.shape[1], *hidden, len(classes)],
-                             self._reference_index(classes), self.fit_intercept)
-        # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided by
-        # S too: the minimiser is that of LogisticRegression(C=1/alpha).
-        l2_reg_strength = self.alpha / sample_weight.sum()
-        objective = Objective(X, y_true, sample_weight, layout, self.activation,
-                              l2_reg_strength, n_threads=_blas_threads())
-        hessp = None
-        if self.solver == "trust-ncg":
-            hessp = HessianProduct(X, y_true, sample_weight, layout, l2_reg_strength)
-        callbacks = IterationCallbacks(self, X, y, metadata, self._reconstruction(
-            classes, layout, X.dtype), self.max_iter)
-        # stacklevel 5: check_result -> _fit_objective -> fit -> _fit_context -> user.
-        return self._fit_objective(objective, hessp, classes, layout, X.dtype,
-                                   callbacks, stacklevel=5)
+        with _restored_on_error(self):
+            data = self._prepare(X, y, sample_weight, classes)
+            layout = ParamLayout([data.n_features, *hidden, len(data.classes)],
+                                 self._reference_index(data.classes), self.fit_intercept)
+            # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided
+            # by S too: the minimiser is that of LogisticRegression(C=1/alpha).
+            penalty = L2Penalty(layout, self.alpha / data.sw_sum)
+            hessp = data.make_hessp(layout) if self.solver == "trust-ncg" else None
+            objective = PenalisedObjective(
+                data.make_objective(layout, self.activation), penalty, hessp)
+            callbacks = IterationCallbacks(
+                self, **data.callback_data, max_iter=self.max_iter,
+                reconstruct=self._reconstruction(data.classes, layout, data.dtype))
+            result, loss_curve = self._minimise(
+                objective, self._initial_theta(layout, data.classes), callbacks)
+            n_iter, converged, warning = check_result(
+                result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun)
+            self._set_fitted(layout, data, result, n_iter, converged, loss_curve)
+        if warning is not None:  # stacklevel 3: fit -> _fit_context -> the caller
+            warnings.warn(warning, ConvergenceWarning, stacklevel=3)
+        callbacks.end()
+        return self
 
-    def _fit_objective(self, objective, hessp, classes, layout, dtype, callbacks,
-                       stacklevel):
-        """Minimise ``objective`` from the initial parameters and set the fitted
-        attributes; ``stacklevel`` points a ConvergenceWarning at the user's call."""
-        theta0 = self._initial_theta(layout, classes, dtype)
+    def _prepare(self, X, y, sample_weight, classes):
+        """The :class:`~sk_softmax._prepare.FitData` of in-memory or dask data."""
+        if any(map(is_dask_collection, (X, y, sample_weight))):
+            return prepare_dask(X, y, sample_weight, classes,
+                                class_weight=self.class_weight, solver=self.solver,
+                                estimator_name=type(self).__name__)
+        return prepare_in_memory(self, X, y, sample_weight, classes)
+
+    def _minimise(self, objective, theta0, callbacks):
+        """Run the solver from ``theta0``; return SciPy's result and the loss curve."""
         callbacks.begin(theta0)
         # Trial points of a line search may overflow; the solver rejects them, and
         # the accepted parameters are checked for finiteness below.
         with objective, np.errstate(all="ignore"):
             result, loss_curve = minimize_objective(
-                objective, theta0, solver=self.solver, hessp=hessp,
+                objective, theta0, solver=self.solver,
+                hessp=objective.hessp if self.solver == "trust-ncg" else None,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
                 verbose=self.verbose, on_iteration=callbacks,
             )
         callbacks.close_iterations()
-        n_iter, converged = check_result(
-            result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun,
-            stacklevel=stacklevel,
-        )
         if not np.all(np.isfinite(result.x)):
             raise ValueError(
                 "The solver produced non-finite parameters; scale the data or "
                 "increase alpha."
             )
-        self.classes_ = classes
+        return result, loss_curve
+
+    def _set_fitted(self, layout, data, result, n_iter, converged, loss_curve):
+        """Set the fitted attributes from the solver's result."""
+        self.classes_ = data.classes
+        self.n_features_in_ = data.n_features
+        if data.feature_names is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = data.feature_names
         # Plain values (not the ParamLayout object), so that skops can load models.
         self._layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
         self.n_iter_, self.converged_ = n_iter, converged
-        self.coefs_, self.intercepts_ = self._centred(layout.unpack(result.x, dtype))
+        self.coefs_, self.intercepts_ = self._centred(layout, result.x, data.dtype)
         self.loss_, self.loss_curve_ = float(result.fun), loss_curve
-        callbacks.end()
-        return self
 
     def _reconstruction(self, classes, layout, dtype):
         """``theta -> fitted attributes``: what a callback needs to predict mid-fit."""
@@ -353,50 +360,6 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _encode_labels(self, y, classes=None):
-        """Return integer codes ``y_true`` and ``classes``; at least two classes."""
-        classes = self._resolve_classes(np.unique(y), classes)
-        return np.searchsorted(classes, y), classes
-
-    @staticmethod
-    def _resolve_classes(labels, classes):
-        """The sorted classes: the labels of y, or ``classes`` if given (which must
-        hold every label); at least two, else ValueError."""
-        if classes is not None:
-            classes = np.unique(np.asarray(classes))
-            unknown = np.setdiff1d(labels, classes)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains labels that are not in classes: {unknown.tolist()}."
-                )
-            labels = classes
-        if len(labels) < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but the "
-                f"data contains only one class: {labels[0]!r}."
-            )
-        return labels
-
-    def _sample_weight(self, X, y_true, classes, sample_weight):
-        """Return ``s``: sample weights times class weights, float64, positive sum."""
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
-        )
-        if self.class_weight is not None:
-            class_weight = compute_class_weight(
-                self.class_weight,
-                classes=classes,
-                y=classes[y_true],
-                sample_weight=sample_weight,
-            )
-            sample_weight *= class_weight[y_true]
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "The sample weights (times the class weights) sum to zero; at least "
-                "one sample needs a positive weight."
-            )
-        return sample_weight
-
     def _reference_index(self, classes):
         """Return the index of ``reference_class`` in ``classes`` (None if symmetric)."""
         if self.reference_class is None:
@@ -405,11 +368,11 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if not matches:
             raise ValueError(
                 f"reference_class={self.reference_class!r} is not one of the labels "
-                f"in y: {classes.tolist()}."
+                f"in y: {shorten(classes)}."
             )
         return matches[0]
 
-    def _initial_theta(self, layout, classes, dtype):
+    def _initial_theta(self, layout, classes):
         """Return the previous solution (warm start), zeros or Glorot-uniform weights."""
         if (
             self.warm_start
@@ -420,20 +383,13 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return layout.pack(self.coefs_, self.intercepts_)
         if len(layout.shapes) == 1:
             return np.zeros(layout.n_params)
-        # Glorot uniform, drawn in the same order as MLPClassifier's _init_coef.
-        rng = check_random_state(self.random_state)
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        coefs, intercepts = [], []
-        for fan_in, fan_out in layout.shapes:
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
-            intercepts.append(rng.uniform(-bound, bound, fan_out))
-        return layout.pack(coefs, intercepts)
+        return glorot_uniform(layout, self.activation, check_random_state(self.random_state))
 
-    def _centred(self, params):
-        """Centre the symmetric output layer across classes (predictions unchanged)."""
-        coefs, intercepts = params
-        if self._layout.reference is None:
+    def _centred(self, layout, theta, dtype):
+        """``(coefs, intercepts)`` at ``theta``, the symmetric output layer centred
+        across classes (predictions unchanged)."""
+        coefs, intercepts = layout.unpack(theta, dtype)
+        if layout.reference is None:
             intercepts[-1] = intercepts[-1] - intercepts[-1].mean()
             if self.alpha == 0:
                 coefs[-1] = coefs[-1] - coefs[-1].mean(axis=1, keepdims=True)
@@ -445,7 +401,8 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Softmax regression only (``hidden_layer_sizes=()``). The covariance is the
         inverse observed information, the Hessian of the weighted negative
         log-likelihood ``-sum_i s_i log P[i, y_i]`` on the given (training) data,
-        sample weights acting as frequency weights (MATH.md, "Second order")::
+        sample weights acting as frequency weights (docs/math.md, "Covariance and
+        standard errors")::
 
             nonrobust:  cov = H^-1
             HC0:        cov = H^-1 (sum_i s_i g_i g_i^T) H^-1,  g_i the score of sample i
@@ -473,25 +430,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             ``aic``, ``bic``, ``pseudo_r2``, ``n_obs``, ``summary()`` and
             ``to_frame()``.
         """
-        check_is_fitted(self)
-        check_inference_possible(self, cov_type)
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
-            reset=False,
-        )
-        unknown = np.setdiff1d(y, self.classes_)
-        if unknown.size:
-            raise ValueError(f"y contains labels not seen in fit: {unknown.tolist()}.")
-        y_true = np.searchsorted(self.classes_, y)
-        sample_weight = self._sample_weight(X, y_true, self.classes_, sample_weight)
-        if self.alpha > 0:
-            warnings.warn(
-                f"alpha={self.alpha} > 0: the covariance is that of the penalised "
-                "estimate (inverse penalised Hessian), not of the maximum-likelihood "
-                "estimate. Fit with alpha=0 for classical standard errors.",
-                UserWarning, stacklevel=2,
-            )
-        return inference_result(self, X, y_true, sample_weight, cov_type)
+        return inference(self, X, y, sample_weight, cov_type)
 
     @property
     def _layout(self):
@@ -501,18 +440,12 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     @property
     def coef_(self):
         """LogisticRegression-layout weights; only when ``hidden_layer_sizes=()``."""
-        coef = self._linear_output()[0]
-        if coef.shape[1] == 2:
-            return (coef[:, 1] - coef[:, 0])[np.newaxis, :]
-        return coef.T
+        return logistic_regression_layout(*self._linear_output())[0]
 
     @property
     def intercept_(self):
         """LogisticRegression-layout intercepts; only when ``hidden_layer_sizes=()``."""
-        intercept = self._linear_output()[1]
-        if intercept.shape[0] == 2:
-            return intercept[1:] - intercept[:1]
-        return intercept.copy()
+        return logistic_regression_layout(*self._linear_output())[1].copy()
 
     def _linear_output(self):
         check_is_fitted(self)
@@ -522,41 +455,6 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 "coefs_ and intercepts_."
             )
         return self.coefs_[0], self.intercepts_[0]
-
-    def _map_logits(self, X, transform, n_columns):
-        """Apply ``transform`` to the output logits ``Z_L`` of X, block by block.
-
-        Dense rows are processed in blocks, so the logits (and any hidden
-        activations) of only one block exist at a time and stay in cache; a sparse X
-        is one block. A dask array gives a lazy dask array (``map_blocks``), with
-        ``n_columns`` columns (None: one value a row).
-        """
-        check_is_fitted(self)
-        if is_dask_collection(X):
-            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-                raise ValueError(f"X has shape {X.shape}, but {type(self).__name__} is "
-                                 f"expecting {self.n_features_in_} features as input.")
-            probe = self._map_logits(np.zeros((1, X.shape[1]), X.dtype), transform,
-                                     n_columns)
-            return map_blocks(X, lambda block: self._map_logits(block, transform,
-                                                                n_columns),
-                              n_columns, probe.dtype)
-        X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
-            reset=False,
-        )
-        n_samples = X.shape[0]
-        values = row_values(X, sum(self._layout.layer_units[1:]))
-        step = max(1, int(PREDICT_BLOCK_VALUES // values))
-        if sp.issparse(X):  # scipy's row slices copy: one product over all rows
-            step = n_samples
-        parts = []
-        with np.errstate(over="ignore", under="ignore"):
-            for start in range(0, n_samples, step):
-                X_block = X if step >= n_samples else X[start : start + step]
-                logits = forward(X_block, self.coefs_, self.intercepts_, self.activation)
-                parts.append(transform(logits[-1]))
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def decision_function(self, X):
         """Return the logits, shaped like LogisticRegression's.
@@ -572,8 +470,8 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             ``classes_[0]``; otherwise all ``n_classes`` logits.
         """
         if len(getattr(self, "classes_", ())) == 2:
-            return self._map_logits(X, lambda Z: Z[:, 1] - Z[:, 0], None)
-        return self._map_logits(X, lambda Z: Z, len(getattr(self, "classes_", ())))
+            return map_logits(self, X, lambda Z: Z[:, 1] - Z[:, 0], None)
+        return map_logits(self, X, lambda Z: Z, len(getattr(self, "classes_", ())))
 
     def predict(self, X):
         """Return the most probable class of each sample.
@@ -586,7 +484,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray or dask array of shape (n_samples,)
         """
-        return self._map_logits(X, lambda Z: self.classes_[np.argmax(Z, axis=1)], None)
+        return map_logits(self, X, lambda Z: self.classes_[np.argmax(Z, axis=1)], None)
 
     def predict_proba(self, X):
         """Return the class probabilities ``P = softmax(Z_L)``.
@@ -600,7 +498,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray or dask array of shape (n_samples, n_classes)
             Columns ordered as ``classes_``; rows sum to one.
         """
-        return self._map_logits(X, softmax, len(getattr(self, "classes_", ())))
+        return map_logits(self, X, softmax, len(getattr(self, "classes_", ())))
 
     def predict_log_proba(self, X):
         """Return ``log P``, computed from the logits by a stable log-softmax.
@@ -613,7 +511,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray or dask array of shape (n_samples, n_classes)
         """
-        return self._map_logits(X, log_softmax, len(getattr(self, "classes_", ())))
+        return map_logits(self, X, log_softmax, len(getattr(self, "classes_", ())))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,12 +1,26 @@
-"""Fitting on dask arrays with dask.distributed: per-chunk partial sums of J and its
-gradient on the workers, L-BFGS on the client; lazy predictions with map_blocks."""
+"""Fitting on dask arrays with dask.distributed: the data preparation and the data term
+as sums over chunks on the workers (L-BFGS runs on the client); lazy predictions with
+map_blocks."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.validation import column_or_1d
 
 from ._network import ParamLayout
 from ._objective import Objective
+from ._prepare import (
+    FitData,
+    check_not_complex,
+    check_sample_weight,
+    check_targets,
+    class_weights_and_total,
+    label_summary,
+    merge_summaries,
+    normalised_weight,
+    resolve_classes,
+)
 
 
 def is_dask_collection(value):
@@ -37,14 +51,20 @@ def _require_distributed():
     return da, client
 
 
-def _as_row_chunked(da, X, y, sample_weight):
+def _as_row_chunked(da, X, y, sample_weight, estimator_name):
     """Return X (one chunk of columns), y and sample_weight as dask arrays with X's
-    row chunks; numpy y or sample_weight of the right length are chunked alike."""
+    row chunks; numpy y or sample_weight of the right length are chunked alike.
+
+    Shape and dtype errors are those of the in-memory fit."""
     X = da.asarray(X)
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D, got a dask array of shape {X.shape}.")
-    if np.isnan(X.shape[0]):
+        raise ValueError(f"Expected a 2-dimensional container but got a dask array "
+                         f"of shape {X.shape} instead.")
+    if any(np.isnan(n) for n in X.shape):
         raise ValueError("X has unknown chunk sizes: call X.compute_chunk_sizes() first.")
+    if 0 in X.shape:  # the in-memory error, from an empty array of the same shape
+        check_array(np.empty(X.shape), estimator=estimator_name)
+    check_not_complex(X)
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     X = X.rechunk({1: -1})
@@ -54,40 +74,36 @@ def _as_row_chunked(da, X, y, sample_weight):
         if values is None:
             return None
         values = values if is_dask_collection(values) else np.asarray(values)
-        if values.ndim != 1 or values.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"{name} must be 1-D with one entry per row of X ({X.shape[0]}); "
-                f"got shape {values.shape}."
-            )
-        return da.asarray(values).rechunk((rows,))
+        if values.shape[:1] != (X.shape[0],):
+            raise ValueError(f"Found input variables with inconsistent numbers of "
+                             f"samples: {[X.shape[0], values.shape[0]]}" if name == "y"
+                             else f"sample_weight.shape == {values.shape}, expected "
+                             f"{(X.shape[0],)}!")
+        return da.asarray(values).rechunk((rows,) + values.shape[1:])
 
-    return X, like_rows("y", y), like_rows("sample_weight", sample_weight)
-
-
-def _chunk_summary(X, y, sample_weight):
-    """One pass over a chunk: labels present, per-label weight, finiteness."""
-    labels, codes = np.unique(y, return_inverse=True)
-    weight = np.ones(len(y)) if sample_weight is None else sample_weight
-    return (labels, np.bincount(codes, weights=weight, minlength=len(labels)),
-            bool(np.isfinite(X).all()), bool(np.all(weight >= 0)),
-            bool(np.isfinite(weight).all()))
+    y = like_rows("y", y)
+    if y.ndim != 1:  # the in-memory error, from a stand-in of y's shape
+        column_or_1d(np.broadcast_to(0.0, y.shape), warn=True)
+    return X, y, like_rows("sample_weight", sample_weight)
 
 
-def _chunk_weight(y_chunk, sample_weight, classes, class_weight):
-    """Sample weights times class weights for a chunk, and its label codes."""
-    codes = np.searchsorted(classes, y_chunk)
-    weight = np.ones(len(codes)) if sample_weight is None else np.asarray(
-        sample_weight, dtype=np.float64)
-    return codes, weight * class_weight[codes]
+def _chunk_summary(X, y, sample_weight, estimator_name):
+    """Check one chunk as the in-memory fit checks the whole data; return its
+    :func:`~sk_softmax._prepare.label_summary`."""
+    check_array(X, dtype=[np.float64, np.float32], estimator=estimator_name,
+                input_name="X", ensure_min_samples=0)
+    y = check_targets(y, estimator_name)
+    return label_summary(y, check_sample_weight(sample_weight, len(y)))
 
 
-def _chunk_objective(X_chunk, y_chunk, sw_chunk, layout_params, activation, classes,
-                     class_weight, weight_total):
-    """The chunk's :class:`Objective`, built once per fit on the worker that holds
-    the chunk: it evaluates the chunk's share of the penalty-free ``J``."""
-    codes, weight = _chunk_weight(y_chunk, sw_chunk, classes, class_weight)
-    return Objective(X_chunk, codes, weight, ParamLayout(*layout_params), activation,
-                     0.0, weight_total=weight_total)
+def _chunk_objective(X, y, sample_weight, layout_params, activation, classes,
+                     class_weights, sw_sum):
+    """The chunk's data term, built once per fit on the worker that holds the chunk:
+    its share of the whole data term (weights over the global ``S``)."""
+    y_true = np.searchsorted(classes, y)
+    weight = normalised_weight(y_true, check_sample_weight(sample_weight, len(y)),
+                               class_weights, sw_sum)
+    return Objective(X, y_true, weight, ParamLayout(*layout_params), activation)
 
 
 def _evaluate(objective, theta):
@@ -95,21 +111,21 @@ def _evaluate(objective, theta):
 
 
 class DaskObjective:
-    """``theta -> (J, dJ/dtheta)`` over the chunks of persisted dask arrays.
+    """The data term ``theta -> (sum_i w_i NLL_i, gradient)`` over the chunks of
+    persisted dask arrays.
 
-    Each chunk's :class:`Objective` (its label codes, weights, row blocks and
-    buffers) is built once per fit on the worker holding the chunk. Each evaluation
-    sends ``theta`` to the workers once, computes every chunk's share of the
-    weighted-mean NLL and of its gradient there (float64 sums), and adds them up with
-    the penalty here.
+    Each chunk's :class:`~sk_softmax._objective.Objective` (its label codes, weights,
+    row blocks and buffers) is built once per fit on the worker holding the chunk.
+    Each evaluation sends ``theta`` to the workers once, computes every chunk's share
+    there (float64 sums) and adds them up here. A context manager, like
+    :class:`~sk_softmax._objective.Objective`.
     """
 
-    def __init__(self, client, chunks, layout, activation, l2_reg_strength, classes,
-                 class_weight, weight_total):
+    def __init__(self, client, chunks, layout, activation, classes, class_weights,
+                 sw_sum):
         self.client, self.layout = client, layout
-        self.l2_reg_strength = l2_reg_strength
         static = ((layout.layer_units, layout.reference, layout.fit_intercept),
-                  activation, classes, class_weight, weight_total)
+                  activation, classes, class_weights, sw_sum)
         # Each chunk's objective and its evaluations run where the chunk is: moving an
         # objective would move (pickle) its chunk of X at every evaluation. The
         # restriction is loose, so that a lost worker's share runs elsewhere.
@@ -137,47 +153,45 @@ class DaskObjective:
             for objective, workers in zip(self.objectives, self.workers)
         ]
         parts = self.client.gather(futures)
-        loss = float(sum(part[0] for part in parts))
-        gradient = np.sum([part[1] for part in parts], axis=0)
-        weights = theta[: self.layout.n_coef]
-        loss += 0.5 * self.l2_reg_strength * float(weights @ weights)
-        gradient[: self.layout.n_coef] += self.l2_reg_strength * weights
-        return loss, gradient
+        return (float(sum(part[0] for part in parts)),
+                np.sum([part[1] for part in parts], axis=0))
 
 
-def fit_dask(estimator, hidden, X, y, sample_weight, classes):
-    """``SoftmaxNNClassifier.fit`` on dask arrays; the fitted model is in memory."""
-    from ._callbacks import IterationCallbacks
+def prepare_dask(X, y, sample_weight, classes, *, class_weight, solver, estimator_name):
+    """The :class:`~sk_softmax._prepare.FitData` of dask arrays on the current
+    dask.distributed client.
 
-    if estimator.solver != "lbfgs":
+    X is persisted once; one pass over the chunks checks them as the in-memory fit
+    checks its data (same errors) and gives the label summary, from which the
+    classes, class weights and ``S`` are computed by the same functions.
+    """
+    if solver != "lbfgs":
         raise ValueError("Fitting on dask arrays supports solver='lbfgs' only.")
     da, client = _require_distributed()
-    X, y, sample_weight = _as_row_chunked(da, X, y, sample_weight)
+    if y is None:
+        raise ValueError(f"{estimator_name} requires y to be passed, but the target y "
+                         "is None.")
+    X, y, sample_weight = _as_row_chunked(da, X, y, sample_weight, estimator_name)
     # Persist once: every evaluation reads the chunks from the workers' memory.
-    if sample_weight is None:
-        X, y = client.persist([X, y])
-    else:
-        X, y, sample_weight = client.persist([X, y, sample_weight])
+    persisted = client.persist([a for a in (X, y, sample_weight) if a is not None])
+    X, y = persisted[:2]
+    sample_weight = persisted[2] if len(persisted) == 3 else None
+    n_chunks = len(X.chunks[0])
     chunks = list(zip(_chunk_futures(X), _chunk_futures(y),
-                      [None] * len(X.chunks[0]) if sample_weight is None
+                      [None] * n_chunks if sample_weight is None
                       else _chunk_futures(sample_weight)))
-    summaries = client.gather([client.submit(_chunk_summary, *chunk) for chunk in chunks])
-    classes, class_weight, weight_total = _classes_and_weights(
-        estimator, summaries, classes)
-    estimator.n_features_in_ = X.shape[1]
-    estimator.__dict__.pop("feature_names_in_", None)
-    layout = ParamLayout([X.shape[1], *hidden, len(classes)],
-                         estimator._reference_index(classes), estimator.fit_intercept)
-    objective = DaskObjective(client, chunks, layout, estimator.activation,
-                              estimator.alpha / weight_total, classes, class_weight,
-                              weight_total)
-    # Callbacks see the iterations (a progress bar works) but no data to score on.
-    callbacks = IterationCallbacks(estimator, None, None, None, estimator._reconstruction(
-        classes, layout, X.dtype), estimator.max_iter)
-    # stacklevel 6: check_result -> _fit_objective -> fit_dask -> fit -> _fit_context
-    # -> the user's call.
-    return estimator._fit_objective(objective, None, classes, layout, X.dtype, callbacks,
-                                    stacklevel=6)
+    summaries = client.gather([client.submit(_chunk_summary, *chunk, estimator_name)
+                               for chunk in chunks])
+    summary = merge_summaries(summaries)
+    classes = resolve_classes(summary[0], classes)
+    class_weights, class_counts, sw_sum = class_weights_and_total(
+        class_weight, classes, summary)
+    return FitData(
+        classes=classes, class_counts=class_counts, sw_sum=sw_sum,
+        n_features=X.shape[1], feature_names=None, dtype=X.dtype,
+        make_objective=lambda layout, activation: DaskObjective(
+            client, chunks, layout, activation, classes, class_weights, sw_sum),
+    )
 
 
 def _chunk_futures(collection):
@@ -188,34 +202,6 @@ def _chunk_futures(collection):
 
     by_key = {future.key: future for future in futures_of(collection)}
     return [by_key[key] for key in flatten(collection.__dask_keys__())]
-
-
-def _classes_and_weights(estimator, summaries, classes):
-    """Classes, class weights and the weight total ``S`` from the one pass over y."""
-    from sklearn.utils.class_weight import compute_class_weight
-
-    if not all(s[2] for s in summaries):
-        raise ValueError("Input X contains NaN or infinity.")
-    if not all(s[3] for s in summaries) or not all(s[4] for s in summaries):
-        raise ValueError("sample_weight must be finite and non-negative.")
-    labels = np.unique(np.concatenate([s[0] for s in summaries]))
-    classes = estimator._resolve_classes(labels, classes)
-    counts = np.zeros(len(classes))
-    for labels_c, weights_c, *_ in summaries:
-        counts[np.searchsorted(classes, labels_c)] += weights_c
-    if estimator.class_weight is None:
-        class_weight = np.ones(len(classes))
-    elif estimator.class_weight == "balanced":
-        present = counts > 0
-        class_weight = np.ones(len(classes))
-        class_weight[present] = counts.sum() / (present.sum() * counts[present])
-    else:
-        class_weight = compute_class_weight(
-            estimator.class_weight, classes=classes, y=classes[counts > 0])
-    weight_total = float(counts @ class_weight)
-    if not weight_total > 0:
-        raise ValueError("The sample weights (times the class weights) sum to zero.")
-    return classes, class_weight, weight_total
 
 
 def map_blocks(X, function, n_columns, dtype):

@@ -7,43 +7,43 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._loss import softmax
+from ._network import forward
 
 
 class SoftmaxHessian:
-    """The Hessian of ``J`` at ``theta`` for softmax regression (no hidden layers).
+    """The Hessian of the data term of ``J`` at ``theta``, for softmax regression.
 
     With ``w_i = s_i / S``, ``P`` the probabilities at ``theta`` and ``x~ = [x, 1]``
-    (the ``1`` only with intercepts), MATH.md's "Second order" gives::
+    (the ``1`` only with intercepts), docs/math.md's "Second order" gives::
 
-        H = sum_i w_i (diag(p_i) - p_i p_i^T) kron (x~_i x~_i^T) + l2_reg_strength * I_W
+        H = sum_i w_i (diag(p_i) - p_i p_i^T) kron (x~_i x~_i^T)
 
         H v:  U = X @ V + v_b,   R = w * P * (U - rowsum(P * U)),
-              (H v)_W = X.T @ R + l2_reg_strength * V,   (H v)_b = sum_i R[i]
+              (H v)_W = X.T @ R,   (H v)_b = sum_i R[i]
 
     restricted to the free parameters (the reference column of ``V`` is zero and its
-    rows and columns are dropped). Vectors are ordered as ``theta``: see the
-    Conventions of :class:`~sk_softmax._network.ParamLayout`.
+    rows and columns are dropped). The penalty's part is added by
+    :class:`~sk_softmax._objective.L2Penalty`. Vectors are ordered as ``theta``: see
+    the Conventions of :class:`~sk_softmax._network.ParamLayout`.
 
     Parameters
     ----------
     theta : ndarray of float64 of shape (layout.n_params,)
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
     y_true : ndarray of int of shape (n_samples,)
-    sample_weight : ndarray of shape (n_samples,)
+    weight : ndarray of float64 of shape (n_samples,)
+        Normalised weights ``w_i = s_i / S``.
     layout : ParamLayout
         Must have no hidden layers.
-    l2_reg_strength : float
     """
 
-    def __init__(self, theta, X, y_true, sample_weight, layout, l2_reg_strength):
+    def __init__(self, theta, X, y_true, weight, layout):
         if len(layout.shapes) != 1:
             raise ValueError("The Hessian is implemented for softmax regression only.")
-        self.X, self.y_true, self.layout = X, y_true, layout
-        self.l2_reg_strength = l2_reg_strength
-        self.weight = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
+        self.X, self.y_true, self.layout, self.weight = X, y_true, layout, weight
         self.theta = theta
         coefs, intercepts = layout.unpack(theta, np.float64)
-        self.proba = softmax(np.asarray(X @ coefs[0]) + intercepts[0])
+        self.proba = softmax(forward(X, coefs, intercepts, "identity")[-1])
 
     def product(self, vector):
         """Return ``H @ vector`` (two matrix products)."""
@@ -52,10 +52,7 @@ class SoftmaxHessian:
         R = U - (self.proba * U).sum(axis=1, keepdims=True)
         R *= self.proba
         R *= self.weight[:, np.newaxis]
-        result = self.layout.pack([np.asarray(self.X.T @ R)], [R.sum(axis=0)])
-        n_coef = self.layout.n_coef
-        result[:n_coef] += self.l2_reg_strength * vector[:n_coef]
-        return result
+        return self.layout.pack([np.asarray(self.X.T @ R)], [R.sum(axis=0)])
 
     def _blocks(self, column_weight):
         """Assemble ``sum_i c_i(j, k) x~_i x~_i^T`` over free classes ``j, k``.
@@ -82,10 +79,7 @@ class SoftmaxHessian:
     def matrix(self):
         """Return the full Hessian, (n_params, n_params), in ``theta`` order."""
         P, w = self.proba, self.weight
-        H = self._blocks(lambda j, k: w * P[:, j] * ((j == k) - P[:, k]))
-        n_coef = self.layout.n_coef
-        H[np.arange(n_coef), np.arange(n_coef)] += self.l2_reg_strength
-        return H
+        return self._blocks(lambda j, k: w * P[:, j] * ((j == k) - P[:, k]))
 
     def score_outer(self):
         """Return ``sum_i w_i g_i g_i^T`` with ``g_i`` the score of sample ``i``.
@@ -98,11 +92,12 @@ class SoftmaxHessian:
 
 
 class HessianProduct:
-    """``hessp(theta, vector)`` for scipy's trust-region solvers: ``P`` is recomputed
-    only when ``theta`` changes."""
+    """``hessp(theta, vector)`` of the data term, for scipy's trust-region solvers:
+    ``P`` is recomputed only when ``theta`` changes. Arguments as
+    :class:`SoftmaxHessian`'s, without ``theta``."""
 
-    def __init__(self, X, y_true, sample_weight, layout, l2_reg_strength):
-        self.args = (X, y_true, sample_weight, layout, l2_reg_strength)
+    def __init__(self, X, y_true, weight, layout):
+        self.args = (X, y_true, weight, layout)
         self.hessian = None
 
     def __call__(self, theta, vector):

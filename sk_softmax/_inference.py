@@ -2,11 +2,22 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import warnings
+
 import numpy as np
 from scipy import stats
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._hessian import SoftmaxHessian
 from ._loss import log_softmax
+from ._network import forward, logistic_regression_layout
+from ._objective import L2Penalty
+from ._prepare import (
+    check_sample_weight,
+    class_weights_and_total,
+    label_summary,
+    shorten,
+)
 
 
 class InferenceResult:
@@ -128,23 +139,24 @@ class InferenceResult:
         return pd.DataFrame([r[2:] for r in rows], index=index, columns=columns)
 
 
-def free_cov(hessian, sw_sum, cov_type, pseudo_inverse=False):
+def free_cov(hessian, score_outer, sw_sum, cov_type, pseudo_inverse=False):
     """Covariance of the free parameters from the Hessian of ``J``.
 
     ``J`` is a weighted *mean*, so the observed information of the weighted
     log-likelihood is ``S * H`` (with the penalty: ``H`` of the penalised ``J``).
     ``nonrobust`` inverts it; ``HC0`` is the sandwich
-    ``(S H)^-1 (sum_i s_i g_i g_i^T) (S H)^-1``. ``pseudo_inverse`` for an
-    information singular along the shift of all symmetric intercepts.
+    ``(S H)^-1 (S * score_outer) (S H)^-1``, ``score_outer = sum_i w_i g_i g_i^T``.
+    ``pseudo_inverse`` for an information singular along the shift of all symmetric
+    intercepts.
     """
-    information = sw_sum * hessian.matrix()
+    information = sw_sum * hessian
     bread = np.linalg.pinv(information, hermitian=True) if pseudo_inverse else (
         np.linalg.inv(information)
     )
     if cov_type == "nonrobust":
         cov = bread
     else:
-        cov = bread @ (sw_sum * hessian.score_outer()) @ bread
+        cov = bread @ (sw_sum * score_outer) @ bread
     return (cov + cov.T) / 2
 
 
@@ -178,10 +190,7 @@ def coef_jacobians(layout, n_params):
     from ``theta`` to their flattened values (LogisticRegression's layout)."""
     def linear(vector):
         coefs, intercepts = layout.unpack(vector, np.float64)
-        W, b = coefs[0], intercepts[0]
-        if W.shape[1] == 2:
-            return (W[:, 1] - W[:, 0])[np.newaxis, :], b[1:] - b[:1]
-        return W.T, b
+        return logistic_regression_layout(coefs[0], intercepts[0])
 
     columns = [linear(e) for e in np.eye(n_params)]
     return [
@@ -190,25 +199,53 @@ def coef_jacobians(layout, n_params):
     ]
 
 
+def inference(model, X, y, sample_weight=None, cov_type="nonrobust"):
+    """:meth:`SoftmaxNNClassifier.inference`: validate the data, then
+    :func:`inference_result`."""
+    check_is_fitted(model)
+    check_inference_possible(model, cov_type)
+    X, y = validate_data(model, X, y, accept_sparse=["csr", "csc"],
+                         dtype=[np.float64, np.float32], reset=False)
+    unknown = np.setdiff1d(y, model.classes_)
+    if unknown.size:
+        raise ValueError(f"y contains labels not seen in fit: {shorten(unknown)}.")
+    y_true = np.searchsorted(model.classes_, y)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    class_weights, _, _ = class_weights_and_total(
+        model.class_weight, model.classes_, label_summary(y, sample_weight))
+    if model.alpha > 0:
+        warnings.warn(
+            f"alpha={model.alpha} > 0: the covariance is that of the penalised "
+            "estimate (inverse penalised Hessian), not of the maximum-likelihood "
+            "estimate. Fit with alpha=0 for classical standard errors.",
+            UserWarning, stacklevel=3,
+        )
+    return inference_result(model, X, y_true, sample_weight * class_weights[y_true],
+                            cov_type)
+
+
 def inference_result(model, X, y_true, sample_weight, cov_type):
     """The :class:`InferenceResult` of a fitted softmax regression on validated data.
 
+    ``sample_weight`` are the ``s_i`` (sample weights times class weights).
     Standard errors of ``coef_`` and ``intercept_`` are ``sqrt(diag(M cov M^T))``
     with ``M`` the linear map from the free parameters; entries that no free
     parameter moves (the reference class, absent intercepts) are NaN.
     """
     layout, sw_sum = model._layout, sample_weight.sum()
     theta = layout.pack(model.coefs_, model.intercepts_)
-    hessian = SoftmaxHessian(theta, X.astype(np.float64), y_true, sample_weight,
-                             layout, model.alpha / sw_sum)
+    hessian = SoftmaxHessian(theta, X.astype(np.float64), y_true,
+                             sample_weight / sw_sum, layout)
+    information = L2Penalty(layout, model.alpha / sw_sum).add_to_matrix(hessian.matrix())
     centred = layout.reference is None and model.fit_intercept
-    cov = free_cov(hessian, sw_sum, cov_type, pseudo_inverse=centred)
+    cov = free_cov(information, hessian.score_outer(), sw_sum, cov_type,
+                   pseudo_inverse=centred)
     std_errs = []
     for M, shape in coef_jacobians(layout, len(theta)):
         err = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", M, cov, M), 0))
         err[~np.any(M != 0, axis=1)] = np.nan  # fixed, not estimated
         std_errs.append(err.reshape(shape))
-    log_proba = log_softmax(np.asarray(X @ model.coefs_[0]) + model.intercepts_[0])
+    log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, "identity")[-1])
     llf = float(sample_weight @ log_proba[np.arange(len(y_true)), y_true])
     classes = model.classes_
     names = getattr(model, "feature_names_in_", None)

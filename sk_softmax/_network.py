@@ -180,3 +180,38 @@ def forward(X, coefs, intercepts, activation):
         activations.append(Z)
     return activations
 
+
+
+def glorot_uniform(layout, activation, random_state):
+    """Return ``theta`` with Glorot-uniform weights and intercepts.
+
+    Drawn in the same order and with the same bounds as MLPClassifier's
+    initialisation: ``U(-b, b)`` with ``b = sqrt(factor / (fan_in + fan_out))``,
+    ``factor`` 2 for the logistic activation and 6 otherwise.
+
+    Parameters
+    ----------
+    layout : ParamLayout
+    activation : {"identity", "logistic", "tanh", "relu"}
+    random_state : RandomState instance
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    coefs, intercepts = [], []
+    for fan_in, fan_out in layout.shapes:
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+        intercepts.append(random_state.uniform(-bound, bound, fan_out))
+    return layout.pack(coefs, intercepts)
+
+
+def logistic_regression_layout(coef, intercept):
+    """Return ``(coef_, intercept_)`` in LogisticRegression's layout.
+
+    ``coef`` of shape ``(n_features, K)`` and ``intercept`` of shape ``(K,)`` are the
+    output layer of a network without hidden layers. For ``K = 2`` the result is
+    ``w_1 - w_0`` of shape ``(1, n_features)`` and ``b_1 - b_0`` of shape ``(1,)``;
+    otherwise ``coef.T`` and ``intercept``.
+    """
+    if coef.shape[1] == 2:
+        return (coef[:, 1] - coef[:, 0])[np.newaxis, :], intercept[1:] - intercept[:1]
+    return coef.T, intercept

@@ -62,19 +62,18 @@ def _row_blocks(X, block_rows):
 
 
 class Objective:
-    """``theta -> (J, dJ/dtheta)`` for one data set, with per-fit preparation.
+    """The data term ``theta -> (sum_i w_i NLL_i, its gradient)`` for one data set.
 
     ::
 
-        J(theta) = sum_i w_i * NLL_i + l2_reg_strength/2 * sum_l ||W_l||_F^2
-        w_i      = s_i / S,   Delta_L = w * (P - Y)
-        dJ/dW_l  = A_{l-1}.T @ Delta_l + l2_reg_strength * W_l
-        dJ/db_l  = sum_i Delta_l[i]
+        w_i = s_i / S,   Delta_L = w * (P - Y)
+        dW_l  = A_{l-1}.T @ Delta_l,   db_l = sum_i Delta_l[i]
         Delta_{l-1} = (Delta_l @ W_l.T) * f'(Z_{l-1})
 
-    With ``l2_reg_strength = alpha / S`` this is MATH.md's ``J``. Rows are processed
-    in blocks of about ``BLOCK_VALUES`` values: each block's forward and backward products
-    run while the block is still in cache, and the activations are stored
+    The penalty is not part of it: :class:`PenalisedObjective` adds it, in one place
+    for every back-end (docs/math.md, "Data term and penalty"). Rows are processed
+    in blocks of about ``BLOCK_VALUES`` values: each block's forward and backward
+    products run while the block is still in cache, and the activations are stored
     unit-major (``A_l.T``) so that every reduction runs along a contiguous axis.
     The passes run in ``X.dtype``; the loss and the gradient accumulate in float64.
     Blocks are shared among ``n_threads`` threads when the data is large enough
@@ -85,24 +84,17 @@ class Objective:
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
     y_true : ndarray of int of shape (n_samples,)
         Class codes in ``0 .. n_classes - 1``.
-    sample_weight : ndarray of shape (n_samples,)
-        Non-negative weights ``s`` with a positive sum.
+    weight : ndarray of float64 of shape (n_samples,)
+        Normalised weights ``w_i = s_i / S``; for a chunk of a larger data set,
+        ``S`` is the total of all chunks, so that its data term is its share of the
+        whole.
     layout : ParamLayout
     activation : {"identity", "logistic", "tanh", "relu"}
-    l2_reg_strength : float
     n_threads : int, default=1
-    weight_total : float, default=None
-        The ``S`` the weights are divided by; default ``sum(sample_weight)``. A
-        chunk of a larger data set passes the total of all chunks (with
-        ``l2_reg_strength=0``): its ``J`` is then its share of the whole ``J``.
     """
 
-    def __init__(
-        self, X, y_true, sample_weight, layout, activation, l2_reg_strength, n_threads=1,
-        weight_total=None,
-    ):
+    def __init__(self, X, y_true, weight, layout, activation, n_threads=1):
         self.layout, self.activation = layout, activation
-        self.l2_reg_strength = l2_reg_strength
         self.dtype = X.dtype
         units = sum(layout.layer_units[1:])
         n_samples, n_features = X.shape
@@ -118,9 +110,7 @@ class Objective:
             n_threads = 1
             first_layer = n_features * layout.layer_units[1]
             block_rows = max(block_rows, int(2 * first_layer / max(values - units, 1)))
-        if weight_total is None:
-            weight_total = np.sum(sample_weight)
-        weight = np.asarray(sample_weight, dtype=np.float64) / weight_total
+        weight = np.asarray(weight, dtype=np.float64)
         self.blocks = []
         for rows, X_block, X_block_t in _row_blocks(X, block_rows):
             n_rows = rows.stop - rows.start
@@ -158,7 +148,7 @@ class Objective:
         self._executor = self._limits = None
 
     def __call__(self, theta):
-        """Return ``J(theta)`` and its gradient, both float64."""
+        """Return the data term and its gradient at ``theta``, both float64."""
         coefs, intercepts = self.layout.unpack(theta, self.dtype)
         if self._executor is None:  # one thread, or used outside a with block
             results = [self._sums(t, coefs, intercepts) for t in range(self.n_threads)]
@@ -171,11 +161,7 @@ class Objective:
         loss = sum(result[0] for result in results)
         coef_grads = [sum(g) for g in zip(*(result[1] for result in results))]
         intercept_grads = [sum(g) for g in zip(*(result[2] for result in results))]
-        gradient = self.layout.pack(coef_grads, intercept_grads)
-        weights = theta[: self.layout.n_coef]
-        loss += 0.5 * self.l2_reg_strength * float(weights @ weights)
-        gradient[: self.layout.n_coef] += self.l2_reg_strength * weights
-        return loss, gradient
+        return loss, self.layout.pack(coef_grads, intercept_grads)
 
     def _workspace(self, n_rows):
         """Buffers for a block of ``n_rows`` rows: ``(activations, deltas, grads)``.
@@ -233,7 +219,80 @@ class Objective:
             previous_t = Z_t
 
 
+class L2Penalty:
+    """The penalty ``l2_reg_strength / 2 * sum_l ||W_l||_F^2``: the one place that
+    adds it to a value, a gradient, a Hessian-vector product or a Hessian.
+
+    The weights are ``theta[:layout.n_coef]`` (see the Conventions of
+    :class:`~sk_softmax._network.ParamLayout`); intercepts are never penalised.
+
+    Parameters
+    ----------
+    layout : ParamLayout
+    l2_reg_strength : float
+        ``alpha / S``.
+    """
+
+    def __init__(self, layout, l2_reg_strength):
+        self.n_coef, self.l2_reg_strength = layout.n_coef, l2_reg_strength
+
+    def add(self, theta, loss, gradient):
+        """Return ``loss`` plus the penalty; add its gradient to ``gradient``."""
+        weights = theta[: self.n_coef]
+        gradient[: self.n_coef] += self.l2_reg_strength * weights
+        return loss + 0.5 * self.l2_reg_strength * float(weights @ weights)
+
+    def add_to_product(self, vector, product):
+        """Add the penalty's Hessian times ``vector`` to ``product``; return it."""
+        product[: self.n_coef] += self.l2_reg_strength * vector[: self.n_coef]
+        return product
+
+    def add_to_matrix(self, hessian):
+        """Add the penalty's Hessian ``l2_reg_strength * I_W`` to ``hessian``."""
+        index = np.arange(self.n_coef)
+        hessian[index, index] += self.l2_reg_strength
+        return hessian
+
+
+class PenalisedObjective:
+    """``J = data term + penalty``, what the solver minimises, for any back-end.
+
+    Parameters
+    ----------
+    data_term : callable
+        ``theta -> (loss, gradient)`` of the data term; a context manager
+        (:class:`Objective`, or the dask back-end's sum over chunks).
+    penalty : L2Penalty
+    data_hessp : callable or None
+        ``hessp(theta, vector)`` of the data term, where the back-end has one.
+    """
+
+    def __init__(self, data_term, penalty, data_hessp=None):
+        self.data_term, self.penalty, self.data_hessp = data_term, penalty, data_hessp
+
+    def __enter__(self):
+        self.data_term.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        return self.data_term.__exit__(*exc_info)
+
+    def __call__(self, theta):
+        """Return ``J(theta)`` and its gradient."""
+        loss, gradient = self.data_term(theta)
+        return self.penalty.add(theta, loss, gradient), gradient
+
+    def hessp(self, theta, vector):
+        """Return the Hessian of ``J`` at ``theta`` times ``vector``."""
+        return self.penalty.add_to_product(vector, self.data_hessp(theta, vector))
+
+
 def loss_gradient(theta, X, y_true, sample_weight, layout, activation, l2_reg_strength):
-    """Return ``J(theta)`` and its gradient; a one-off :class:`Objective` evaluation."""
-    with Objective(X, y_true, sample_weight, layout, activation, l2_reg_strength) as obj:
-        return obj(theta)
+    """Return ``J(theta)`` and its gradient; a one-off evaluation.
+
+    ``sample_weight`` are the ``s_i``; they are normalised by their sum ``S``.
+    """
+    weight = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
+    data_term = Objective(X, y_true, weight, layout, activation)
+    with PenalisedObjective(data_term, L2Penalty(layout, l2_reg_strength)) as objective:
+        return objective(theta)

@@ -1,13 +1,10 @@
 """Solver wrappers: scipy.optimize.minimize (L-BFGS-B, trust-ncg), the per-iteration
-callback and ConvergenceWarning."""
+callback and the ConvergenceWarning's text."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import warnings
-
 import numpy as np
 from scipy.optimize import minimize
-from sklearn.exceptions import ConvergenceWarning
 
 
 def minimize_objective(
@@ -89,16 +86,17 @@ def minimize_objective(
     return result, loss_curve
 
 
-def check_result(result, *, solver, max_iter, max_fun, stacklevel):
-    """Return ``(n_iter, converged)``; warn ``ConvergenceWarning`` when not converged.
+def check_result(result, *, solver, max_iter, max_fun):
+    """Return ``(n_iter, converged, warning)``.
 
-    The warning says why the solver stopped (iteration limit, evaluation limit, or
-    a failed line search / trust-region step) and what to do about it.
-    ``stacklevel`` counts frames from this function to the user's ``fit`` call.
+    ``warning`` is None after convergence, else the text of a ConvergenceWarning
+    saying why the solver stopped (iteration limit, evaluation limit, or a failed
+    line search / trust-region step) and what to do about it; the caller issues it,
+    pointed at the user's call.
     """
     n_iter = min(int(result.nit), max_iter)
     if result.status == 0:
-        return n_iter, True
+        return n_iter, True, None
     if n_iter >= max_iter:
         advice = f"Increase max_iter (now {max_iter}) or scale the data."
     elif solver == "lbfgs" and result.nfev >= max_fun:
@@ -115,5 +113,4 @@ def check_result(result, *, solver, max_iter, max_fun, stacklevel):
         f"{solver} failed to converge after {n_iter} iteration(s) "
         f"(status={result.status}, SciPy: {reason!r}). {advice}"
     )
-    warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel)
-    return n_iter, False
+    return n_iter, False, message

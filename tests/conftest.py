@@ -40,3 +40,13 @@ def make_problem(n_samples=40, n_features=5, n_classes=3, seed=0):
 @pytest.fixture
 def problem():
     return make_problem()
+
+
+def penalised_objective(X, y, sample_weight, layout, activation, l2_reg_strength,
+                        n_threads=1):
+    """``J = data term + penalty`` as a fit builds it, from raw weights ``s_i``."""
+    from sk_softmax._objective import L2Penalty, Objective, PenalisedObjective
+
+    weight = sample_weight / sample_weight.sum()
+    data_term = Objective(X, y, weight, layout, activation, n_threads=n_threads)
+    return PenalisedObjective(data_term, L2Penalty(layout, l2_reg_strength))

@@ -250,14 +250,14 @@ def test_feature_names_in():
 @pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix, sp.csc_matrix])
 def test_prediction_in_blocks_equals_one_block(monkeypatch, n_classes, container):
     """Predicting block by block (one row a block) gives the one-block results."""
-    import sk_softmax._classifier as classifier_module
+    import sk_softmax._predict as predict_module
 
     X, y = make_problem(n_samples=60, n_classes=n_classes)
     clf = SoftmaxNNClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
     data = container(X)
     methods = ("predict", "predict_proba", "predict_log_proba", "decision_function")
     whole = {m: getattr(clf, m)(data) for m in methods}
-    monkeypatch.setattr(classifier_module, "PREDICT_BLOCK_VALUES", 1)
+    monkeypatch.setattr(predict_module, "PREDICT_BLOCK_VALUES", 1)
     assert_array_equal(clf.predict(data), whole["predict"])
     for method in methods[1:]:  # one-row products may round differently: 1e-12
         assert_allclose(getattr(clf, method)(data), whole[method], rtol=1e-12, atol=1e-15)

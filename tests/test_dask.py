@@ -89,22 +89,70 @@ def test_lazy_predictions_warm_start_and_pickle(client, problem):
     assert_array_equal(restored.predict(X), model.predict(X))
 
 
-def test_classes_parameter_and_bad_input(client, problem):
-    """classes skips the pass over y; bad or mismatched inputs raise clear errors."""
+def test_classes_parameter(client, problem):
+    """classes fixes classes_ (a label may be absent); trust-ncg is refused."""
     X, y, sw = problem
     Xd = chunked(X, 100)
     model = SoftmaxNNClassifier().fit(Xd, chunked(y, 100), classes=[0, 1, 2, 3])
     assert_array_equal(model.classes_, [0, 1, 2, 3])
-    with pytest.raises(ValueError, match="sample_weight must be 1-D with one entry"):
-        SoftmaxNNClassifier().fit(Xd, y, sample_weight=sw[:-1])
-    with pytest.raises(ValueError, match="not in classes"):
-        SoftmaxNNClassifier().fit(Xd, y, classes=[0, 1])
-    bad = X.copy()
-    bad[5, 2] = np.nan
-    with pytest.raises(ValueError, match="NaN or infinity"):
-        SoftmaxNNClassifier().fit(chunked(bad, 100), y)
     with pytest.raises(ValueError, match="lbfgs"):
         SoftmaxNNClassifier(solver="trust-ncg").fit(Xd, y)
+
+
+def _bad_inputs():
+    """``(name, params, X, y, fit kwargs)``: each one bad input to fit."""
+    X, y = make_problem(n_samples=60, n_features=3, n_classes=3, seed=2)
+    rng = np.random.default_rng(3)
+
+    def with_value(value):
+        bad = X.copy()
+        bad[37, 1] = value
+        return bad
+
+    def labels(values):
+        return np.asarray(values)[y]
+
+    return [
+        ("continuous y", {}, X, y + rng.normal(0, 0.01, len(y)), {}),
+        ("NaN label", {}, X, np.where(np.arange(60) == 41, np.nan, y), {}),
+        ("infinite label", {}, X, np.where(np.arange(60) == 41, np.inf, y), {}),
+        ("complex labels", {}, X, y + 1j, {}),
+        ("bytes labels", {}, X, labels([b"a", b"b", b"c"]), {}),
+        ("2-D y", {}, X, np.c_[y, y], {}),
+        ("one class", {}, X, np.zeros(60), {}),
+        ("0 features", {}, X[:, :0], y, {}),
+        ("0 rows", {}, X[:0], y[:0], {}),
+        ("y too short", {}, X, y[:-1], {}),
+        ("NaN in X", {}, with_value(np.nan), y, {}),
+        ("infinity in X", {}, with_value(np.inf), y, {}),
+        ("complex X", {}, X + 1j, y, {}),
+        ("label outside classes", {}, X, y, {"classes": [0, 1]}),
+        ("balanced, absent class", {"class_weight": "balanced"}, X, y,
+         {"classes": [0, 1, 2, 3]}),
+        ("class_weight, unknown class", {"class_weight": {9: 1.0}}, X, y, {}),
+        ("class_weight all zero", {"class_weight": {0: 0, 1: 0, 2: 0}}, X, y, {}),
+        ("negative weights", {}, X, y, {"sample_weight": -np.ones(60)}),
+        ("NaN weight", {}, X, y, {"sample_weight": np.r_[np.nan, np.ones(59)]}),
+        ("zero weights", {}, X, y, {"sample_weight": np.zeros(60)}),
+        ("weights too short", {}, X, y, {"sample_weight": np.ones(59)}),
+        ("unknown reference class", {"reference_class": 7}, X, y, {}),
+    ]
+
+
+@pytest.mark.parametrize("name, params, X, y, kwargs", _bad_inputs(),
+                         ids=[case[0] for case in _bad_inputs()])
+def test_bad_input_same_error_as_in_memory(client, name, params, X, y, kwargs):
+    """Every bad input is refused by the dask fit with the in-memory fit's exception
+    type and message (X, y and sample weights as dask arrays of uneven chunks)."""
+    with pytest.raises(Exception) as in_memory:
+        SoftmaxNNClassifier(**params).fit(X, y, **kwargs)
+    chunks = (25, 20, 15) if len(X) == 60 else -1
+    dask_kwargs = {key: (chunked(value, chunks) if key == "sample_weight"
+                         and len(value) == 60 else value) for key, value in kwargs.items()}
+    y_dask = chunked(y, chunks) if len(y) == 60 else da.from_array(y)
+    with pytest.raises(type(in_memory.value)) as on_dask:
+        SoftmaxNNClassifier(**params).fit(chunked(X, chunks), y_dask, **dask_kwargs)
+    assert str(on_dask.value) == str(in_memory.value)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import make_problem
+from conftest import make_problem, penalised_objective
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_wine
 from sklearn.exceptions import ConvergenceWarning
@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sk_softmax import SoftmaxNNClassifier
 from sk_softmax._hessian import SoftmaxHessian
 from sk_softmax._network import ParamLayout
-from sk_softmax._objective import Objective
+from sk_softmax._objective import L2Penalty
 
 EXACT = dict(alpha=0.0, solver="trust-ncg", tol=1e-8, max_iter=200)
 
@@ -41,14 +41,16 @@ def test_hessian_matches_finite_differences_of_gradient(reference, fit_intercept
     layout = ParamLayout([4, 3], reference, fit_intercept)
     theta = np.random.default_rng(5).uniform(-1, 1, layout.n_params)
     l2 = 0.3 / sample_weight.sum()
-    with Objective(data, y, sample_weight, layout, "identity", l2) as objective:
+    with penalised_objective(data, y, sample_weight, layout, "identity", l2) as objective:
         expected = fd_jacobian(lambda t: objective(t)[1], theta)
-    hessian = SoftmaxHessian(theta, data, y, sample_weight, layout, l2)
-    H = hessian.matrix()
+    hessian = SoftmaxHessian(theta, data, y, sample_weight / sample_weight.sum(), layout)
+    penalty = L2Penalty(layout, l2)
+    H = penalty.add_to_matrix(hessian.matrix())
     assert_allclose(H, H.T, rtol=1e-12, atol=1e-15)
     assert_allclose(H, expected, rtol=1e-6, atol=1e-9)
     v = np.random.default_rng(6).standard_normal(layout.n_params)
-    assert_allclose(hessian.product(v), H @ v, rtol=1e-10, atol=1e-13)
+    assert_allclose(penalty.add_to_product(v, hessian.product(v)), H @ v, rtol=1e-10,
+                    atol=1e-13)
 
 
 def test_trust_ncg_reaches_the_lbfgs_optimum_tighter(iris):

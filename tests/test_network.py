@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from conftest import make_problem
+from conftest import make_problem, penalised_objective
 from numpy.testing import assert_allclose
 
 from sk_softmax._network import ACTIVATIONS, ParamLayout, forward
-from sk_softmax._objective import Objective, loss_gradient
+from sk_softmax._objective import loss_gradient
 
 
 def fd_gradient(fun, theta, step=1e-4):
@@ -70,8 +70,8 @@ def test_gradient_matches_finite_differences(
     theta = rng.uniform(-1, 1, layout.n_params)
     # relu has kinks at Z = 0: a smaller step keeps the stencil on one side of them.
     step = 1e-6 if activation == "relu" else 1e-4
-    with Objective(X, y, sample_weight, layout, activation,
-                   0.3 / sample_weight.sum()) as objective:
+    with penalised_objective(X, y, sample_weight, layout, activation,
+                             0.3 / sample_weight.sum()) as objective:
         _, gradient = objective(theta)
         expected = fd_gradient(lambda t: objective(t)[0], theta, step)
     error = np.linalg.norm(gradient - expected) / np.linalg.norm(expected)

@@ -6,14 +6,13 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import make_problem
+from conftest import make_problem, penalised_objective
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 import sk_softmax._objective as objective_module
 from sk_softmax import SoftmaxNNClassifier
 from sk_softmax._network import ParamLayout, forward
-from sk_softmax._objective import Objective
 
 
 def reference_loss_gradient(theta, X, y, sample_weight, layout, activation, alpha):
@@ -66,9 +65,10 @@ def test_blocked_threaded_objective_equals_reference(
     layout = ParamLayout([6, *hidden, 4], 1, True)
     theta = np.random.default_rng(10).uniform(-1, 1, layout.n_params)
     alpha = 0.5
-    with Objective(data, y, sample_weight, layout, activation, alpha / sample_weight.sum(),
-                   n_threads=n_threads) as objective:
+    with penalised_objective(data, y, sample_weight, layout, activation,
+                             alpha / sample_weight.sum(), n_threads=n_threads) as objective:
         loss, gradient = objective(theta)
+    objective = objective.data_term
     expected_loss, expected_gradient = reference_loss_gradient(
         theta, X.astype(dtype), y, sample_weight, layout, activation, alpha)
     if container != "csc":

@@ -3,13 +3,13 @@
 import warnings
 
 import numpy as np
+from conftest import penalised_objective
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sk_softmax import SoftmaxNNClassifier
 from sk_softmax._network import ParamLayout
-from sk_softmax._objective import Objective
 
 # derandomize: the same examples on every run, so that CI cannot flake.
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
@@ -59,8 +59,8 @@ def test_gradient_matches_finite_differences(problem):
     rng = np.random.default_rng(seed)
     theta = rng.uniform(-1, 1, layout.n_params)
     step = 1e-6
-    with Objective(X, y, rng.uniform(0.5, 2, len(y)), layout, activation,
-                   alpha / len(y)) as objective:
+    with penalised_objective(X, y, rng.uniform(0.5, 2, len(y)), layout, activation,
+                             alpha / len(y)) as objective:
         _, gradient = objective(theta)
         expected = np.array([
             (objective(theta + step * e)[0] - objective(theta - step * e)[0]) / (2 * step)

@@ -1,0 +1,254 @@
+"""The data preparation every fit shares: label, sample-weight and class-weight checks,
+and the record (:class:`FitData`) a fit runs on, whatever holds the data.
+
+The in-memory preparation (:func:`prepare_in_memory`) and the dask one
+(``_dask.prepare_dask``) call the same checks, on the whole data or on each chunk, and
+compute the class weights and ``S`` from the same per-class weighted counts, so that a
+bad input gets the same error from both.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from dataclasses import dataclass, field
+from numbers import Real
+from typing import Any, Callable
+
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_y, check_non_negative, validate_data
+from threadpoolctl import threadpool_info
+
+from ._hessian import HessianProduct
+from ._objective import Objective
+
+#: Entries of a list shown in an error message; longer lists are cut with "...".
+MAX_SHOWN = 10
+
+#: Characters of one value shown in an error message.
+MAX_VALUE_CHARS = 60
+
+
+def shorten(values, limit=MAX_SHOWN):
+    """A short text for an error message: at most ``limit`` values of at most
+    :data:`MAX_VALUE_CHARS` characters each (a huge label or list never becomes a
+    huge message)."""
+    values = list(values)
+    shown = [_short_value(value) for value in values[:limit]]
+    more = f", ... ({len(values)} in all)" if len(values) > limit else ""
+    return "[" + ", ".join(shown) + more + "]"
+
+
+def _short_value(value):
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    if len(text) > MAX_VALUE_CHARS:
+        return text[: MAX_VALUE_CHARS - 3] + "..."
+    return text
+
+
+@dataclass
+class FitData:
+    """What a fit needs from its data, whatever holds it (memory or a dask cluster).
+
+    Attributes
+    ----------
+    classes : ndarray of shape (n_classes,)
+        The sorted class labels.
+    class_counts : ndarray of float64 of shape (n_classes,)
+        Per-class sums of ``s_i`` (sample weights times class weights).
+    sw_sum : float
+        ``S = sum_i s_i``, positive.
+    n_features : int
+    feature_names : ndarray or None
+        String feature names of X, if it had them.
+    dtype : numpy dtype
+        float32 or float64: the dtype of the passes and of the fitted weights.
+    make_objective : callable
+        ``make_objective(layout, activation)`` returns the data term
+        ``theta -> (sum_i w_i NLL_i, gradient)`` (a context manager).
+    make_hessp : callable or None
+        ``make_hessp(layout)`` returns ``hessp(theta, vector)`` of the data term
+        (softmax regression only); None where the back-end has none.
+    callback_data : dict
+        ``X``, ``y`` and ``metadata`` passed to callbacks (None where the data is
+        not in memory).
+    """
+
+    classes: np.ndarray
+    class_counts: np.ndarray
+    sw_sum: float
+    n_features: int
+    feature_names: Any
+    dtype: Any
+    make_objective: Callable
+    make_hessp: Any = None
+    callback_data: dict = field(default_factory=lambda: dict(X=None, y=None, metadata=None))
+
+
+def _is_complex(values):
+    """Whether an array (or a list) holds complex numbers; False if it cannot tell."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is None and isinstance(values, (list, tuple)):
+        dtype = np.asarray(values).dtype
+    try:
+        return np.dtype(dtype).kind == "c"
+    except TypeError:  # no dtype, or one numpy does not know: check_array decides
+        return False
+
+
+def check_not_complex(X):
+    """Refuse complex X with a short message (scikit-learn's prints the data)."""
+    if _is_complex(X):
+        raise ValueError("Complex data not supported in X.")
+
+
+def check_targets(y, estimator_name):
+    """Check labels (a whole ``y`` or a chunk of it) as scikit-learn's classifiers do.
+
+    Returns ``y`` as a 1-D ndarray. Complex labels are refused with a short message
+    (scikit-learn's would print the whole array).
+    """
+    if _is_complex(y):
+        raise ValueError("Complex data not supported in y: class labels must be "
+                         "integers or strings.")
+    y = _check_y(y, estimator=estimator_name)
+    check_classification_targets(y)
+    return y
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Return float64 sample weights of length ``n_samples`` (ones if None).
+
+    Finite and non-negative, else ValueError; a zero total is checked later, on the
+    weights times the class weights (:func:`class_weights_and_total`).
+    """
+    if sample_weight is None:
+        return np.ones(n_samples)
+    if isinstance(sample_weight, Real):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=np.float64,
+                                copy=True, ensure_min_samples=0,
+                                input_name="sample_weight")
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected "
+                         f"{(n_samples,)}!")
+    check_non_negative(sample_weight, "`sample_weight`")
+    return sample_weight
+
+
+def label_summary(y, sample_weight):
+    """``(labels, row_counts, weighted_counts)`` of the labels in ``y``."""
+    labels, codes = np.unique(y, return_inverse=True)
+    codes = codes.reshape(-1)
+    return (labels, np.bincount(codes, minlength=len(labels)),
+            np.bincount(codes, weights=sample_weight, minlength=len(labels)))
+
+
+def merge_summaries(summaries):
+    """One :func:`label_summary` from those of several chunks."""
+    labels = np.unique(np.concatenate([s[0] for s in summaries]))
+    row_counts, weighted_counts = np.zeros(len(labels), np.intp), np.zeros(len(labels))
+    for labels_c, rows_c, weighted_c in summaries:
+        index = np.searchsorted(labels, labels_c)
+        row_counts[index] += rows_c
+        weighted_counts[index] += weighted_c
+    return labels, row_counts, weighted_counts
+
+
+def resolve_classes(labels, classes):
+    """The sorted classes: the labels of y, or ``classes`` if given (which must hold
+    every label); at least two, else ValueError."""
+    if classes is not None:
+        classes = np.unique(np.asarray(classes))
+        unknown = np.setdiff1d(labels, classes)
+        if unknown.size:
+            raise ValueError(f"y contains labels that are not in classes: "
+                             f"{shorten(unknown)}.")
+        labels = classes
+    if len(labels) < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but the "
+            f"data contains only one class: {_short_value(labels[0])}.")
+    return labels
+
+
+def class_weights_and_total(class_weight, classes, summary):
+    """Per-class weights, per-class ``s`` sums and ``S``, from the label summary.
+
+    ``class_weight`` is the estimator's parameter (None, "balanced" or a dict);
+    "balanced" uses the weighted class counts, as LogisticRegression does.
+    """
+    labels, row_counts, weighted_counts = summary
+    counts = np.zeros(len(classes))
+    counts[np.searchsorted(classes, labels)] = weighted_counts
+    if class_weight is None:
+        weights = np.ones(len(classes))
+    else:
+        # A y with one entry per present label, weighted by its count, has the same
+        # weighted class counts as the data: compute_class_weight sees the same sums.
+        present = labels[row_counts > 0]
+        weights = compute_class_weight(
+            class_weight, classes=classes, y=present,
+            sample_weight=counts[np.searchsorted(classes, present)])
+        weights = np.asarray(weights, dtype=np.float64)
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if bad.any():
+        raise ValueError(
+            f"class_weight must be finite and non-negative; got {shorten(weights[bad])} "
+            f"for class(es) {shorten(classes[bad])}.")
+    class_counts = counts * weights
+    sw_sum = float(class_counts.sum())
+    if not np.isfinite(sw_sum):
+        raise ValueError("The sample weights (times the class weights) sum to "
+                         "infinity; rescale sample_weight.")
+    if not sw_sum > 0:
+        raise ValueError(
+            "The sample weights (times the class weights) sum to zero; at least one "
+            "sample needs a positive weight.")
+    return weights, class_counts, sw_sum
+
+
+def normalised_weight(y_true, sample_weight, class_weights, sw_sum):
+    """``w_i = s_i / S``: sample weights times class weights, over the global ``S``."""
+    return sample_weight * class_weights[y_true] / sw_sum
+
+
+def blas_threads():
+    """Threads the BLAS may use now (1 under ``threadpool_limits(1)``)."""
+    return max(
+        (info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"),
+        default=1,
+    )
+
+
+def prepare_in_memory(estimator, X, y, sample_weight, classes):
+    """Validate in-memory data for ``estimator.fit`` and return its :class:`FitData`.
+
+    Sets ``n_features_in_`` and ``feature_names_in_`` (through ``validate_data``);
+    the caller restores the estimator if the fit fails.
+    """
+    check_not_complex(X)
+    if _is_complex(y):
+        check_targets(y, type(estimator).__name__)  # its short message
+    X, y = validate_data(estimator, X, y, accept_sparse=["csr", "csc"],
+                         dtype=[np.float64, np.float32])
+    check_classification_targets(y)
+    metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    summary = label_summary(y, sample_weight)
+    classes = resolve_classes(summary[0], classes)
+    weights, class_counts, sw_sum = class_weights_and_total(
+        estimator.class_weight, classes, summary)
+    y_true = np.searchsorted(classes, y)
+    weight = normalised_weight(y_true, sample_weight, weights, sw_sum)
+    n_threads = blas_threads()
+    return FitData(
+        classes=classes, class_counts=class_counts, sw_sum=sw_sum,
+        n_features=X.shape[1], feature_names=getattr(estimator, "feature_names_in_", None),
+        dtype=X.dtype,
+        make_objective=lambda layout, activation: Objective(
+            X, y_true, weight, layout, activation, n_threads=n_threads),
+        make_hessp=lambda layout: HessianProduct(X, y_true, weight, layout),
+        callback_data=dict(X=X, y=y, metadata=metadata),
+    )
