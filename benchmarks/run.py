@@ -7,7 +7,7 @@ For each workload, peer and ours are fitted alternately (peer, ours, peer, ours,
 single-threaded (BLAS and OpenMP limited to one thread with threadpoolctl) and with each
 library's default threads. Reported: median fit time, iterations, loss/gradient
 evaluations, time per evaluation, the final objective J of both (one independent
-function, MATH.md), the time each side needs to reach the worse of the two final
+function, docs/math.md), the time each side needs to reach the worse of the two final
 objectives, the plain matrix-product time per evaluation (the "floor"), peak extra memory
 of a fit in a fresh process, and the ratios ours / peer.
 """
@@ -39,7 +39,7 @@ import sk_softmax._solver  # noqa: E402
 
 # --------------------------------------------------------------------------- objective
 def objective_J(X, y, coefs, intercepts, activation, alpha):
-    """MATH.md's J (unit weights), computed independently of both libraries, in float64."""
+    """docs/math.md's J (unit weights), computed independently of both libraries, in float64."""
     classes, y_codes = np.unique(y, return_inverse=True)
     total = 0.0
     for start in range(0, X.shape[0], 20_000):
@@ -345,7 +345,7 @@ def write_results(args, env, rows):
               "the objective function (loss and gradient) per evaluation; "
               "`floor ms` = the plain matrix products of one evaluation on the whole X "
               "(dense: X @ W and X.T @ Delta, five products with a hidden layer; sparse: "
-              "scipy's sparse products); `J final` = MATH.md's objective of the fitted "
+              "scipy's sparse products); `J final` = docs/math.md's objective of the fitted "
               "parameters, one independent function for both; `s to target` = time from "
               "the start of fit to the first iteration whose objective is at most the worse "
               "of the two final objectives; `mem MiB` = peak RSS above the loaded data "

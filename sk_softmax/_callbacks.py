@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import numpy as np
+
 try:
     from sklearn.callback import CallbackSupportMixin
 except ImportError:  # scikit-learn without the callback API: fit works the same
@@ -72,3 +74,15 @@ class IterationCallbacks:
             estimator=self.estimator, reconstruction_attributes=self.reconstruct(theta),
             **self.data)
         return iteration
+
+
+def reconstruction(classes, layout, dtype):
+    """``theta -> fitted attributes``: what a callback needs to predict mid-fit."""
+    layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
+
+    def reconstruct(theta):
+        coefs, intercepts = layout.unpack(np.array(theta), dtype)
+        return {"classes_": classes, "_layout_params": layout_params,
+                "coefs_": coefs, "intercepts_": intercepts}
+
+    return reconstruct

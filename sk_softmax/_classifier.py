@@ -3,7 +3,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._callbacks import CallbackSupportMixin, IterationCallbacks
+from ._callbacks import CallbackSupportMixin, IterationCallbacks, reconstruction
 from ._dask import is_dask_collection, prepare_dask
 from ._inference import inference
 from ._loss import log_softmax, softmax
@@ -25,21 +24,8 @@ from ._network import (
 )
 from ._objective import L2Penalty, PenalisedObjective
 from ._predict import map_logits
-from ._prepare import prepare_in_memory, shorten
+from ._prepare import prepare_in_memory, reference_index, restored_on_error
 from ._solver import check_result, minimize_objective
-
-
-@contextmanager
-def _restored_on_error(estimator):
-    """Leave ``estimator`` exactly as it was if the block raises (a refused refit
-    keeps the previously fitted model whole)."""
-    state = dict(estimator.__dict__)
-    try:
-        yield
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(state)
-        raise
 
 
 class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -265,10 +251,11 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         hidden = self._check_architecture()
-        with _restored_on_error(self):
+        with restored_on_error(self):
             data = self._prepare(X, y, sample_weight, classes)
             layout = ParamLayout([data.n_features, *hidden, len(data.classes)],
-                                 self._reference_index(data.classes), self.fit_intercept)
+                                 reference_index(self.reference_class, data.classes),
+                                 self.fit_intercept)
             # J is the weighted *mean* NLL, so the penalty alpha/2 ||W||^2 is divided
             # by S too: the minimiser is that of LogisticRegression(C=1/alpha).
             penalty = L2Penalty(layout, self.alpha / data.sw_sum)
@@ -277,7 +264,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 data.make_objective(layout, self.activation), penalty, hessp)
             callbacks = IterationCallbacks(
                 self, **data.callback_data, max_iter=self.max_iter,
-                reconstruct=self._reconstruction(data.classes, layout, data.dtype))
+                reconstruct=reconstruction(data.classes, layout, data.dtype))
             result, loss_curve = self._minimise(
                 objective, self._initial_theta(layout, data.classes), callbacks)
             n_iter, converged, warning = check_result(
@@ -330,17 +317,6 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.coefs_, self.intercepts_ = self._centred(layout, result.x, data.dtype)
         self.loss_, self.loss_curve_ = float(result.fun), loss_curve
 
-    def _reconstruction(self, classes, layout, dtype):
-        """``theta -> fitted attributes``: what a callback needs to predict mid-fit."""
-        layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
-
-        def reconstruct(theta):
-            coefs, intercepts = layout.unpack(np.array(theta), dtype)
-            return {"classes_": classes, "_layout_params": layout_params,
-                    "coefs_": coefs, "intercepts_": intercepts}
-
-        return reconstruct
-
     def _check_architecture(self):
         """Return ``hidden_layer_sizes`` as a tuple of ints >= 1, or raise ValueError."""
         sizes = self.hidden_layer_sizes
@@ -359,18 +335,6 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 "solver='lbfgs'."
             )
         return tuple(int(s) for s in sizes)
-
-    def _reference_index(self, classes):
-        """Return the index of ``reference_class`` in ``classes`` (None if symmetric)."""
-        if self.reference_class is None:
-            return None
-        matches = [k for k, label in enumerate(classes) if label == self.reference_class]
-        if not matches:
-            raise ValueError(
-                f"reference_class={self.reference_class!r} is not one of the labels "
-                f"in y: {shorten(classes)}."
-            )
-        return matches[0]
 
     def _initial_theta(self, layout, classes):
         """Return the previous solution (warm start), zeros or Glorot-uniform weights."""

@@ -66,7 +66,7 @@ def nll_gradient_inplace(logits_t, label_index, weight, weight_x):
     ----------
     logits_t : C-contiguous ndarray of shape (n_classes, n_samples)
         ``Z.T``. On return it holds the gradient above, transposed (``Delta_L.T``
-        of MATH.md), in the same dtype.
+        of docs/math.md), in the same dtype.
     label_index : ndarray of int of shape (n_samples,)
         Flat positions ``y_i * n_samples + i`` of the labels in ``logits_t``.
     weight : ndarray of float64 of shape (n_samples,)

@@ -67,7 +67,7 @@ class ParamLayout:
     Conventions
     -----------
     ``layer_units = [d, h_1, ..., h_{L-1}, K]``; layer ``l`` has ``W_l`` of shape
-    ``(fan_in, fan_out)`` and ``b_l`` of shape ``(fan_out,)`` (MATH.md). ``theta`` is::
+    ``(fan_in, fan_out)`` and ``b_l`` of shape ``(fan_out,)`` (docs/math.md). ``theta`` is::
 
         theta = [ W_1.ravel(), ..., W_L[:, free].ravel(),     # all weights first
                   b_1, ..., b_L[free] ]                         # then the intercepts

@@ -9,6 +9,7 @@ bad input gets the same error from both.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any, Callable
@@ -173,6 +174,17 @@ def resolve_classes(labels, classes):
     return labels
 
 
+def reference_index(reference_class, classes):
+    """The index of ``reference_class`` in ``classes``; None if it is None."""
+    if reference_class is None:
+        return None
+    matches = [k for k, label in enumerate(classes) if label == reference_class]
+    if not matches:
+        raise ValueError(f"reference_class={_short_value(reference_class)} is not one "
+                         f"of the labels in y: {shorten(classes)}.")
+    return matches[0]
+
+
 def class_weights_and_total(class_weight, classes, summary):
     """Per-class weights, per-class ``s`` sums and ``S``, from the label summary.
 
@@ -252,3 +264,16 @@ def prepare_in_memory(estimator, X, y, sample_weight, classes):
         make_hessp=lambda layout: HessianProduct(X, y_true, weight, layout),
         callback_data=dict(X=X, y=y, metadata=metadata),
     )
+
+
+@contextmanager
+def restored_on_error(estimator):
+    """Leave ``estimator`` exactly as it was if the block raises (a refused refit
+    keeps the previously fitted model whole)."""
+    state = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(state)
+        raise

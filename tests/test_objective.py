@@ -1,4 +1,4 @@
-"""The blocked, threaded Objective against a direct transcription of MATH.md."""
+"""The blocked, threaded Objective against a direct transcription of docs/math.md."""
 
 import tracemalloc
 import warnings
@@ -16,7 +16,7 @@ from sk_softmax._network import ParamLayout, forward
 
 
 def reference_loss_gradient(theta, X, y, sample_weight, layout, activation, alpha):
-    """MATH.md's J and gradient, written out on the full (n, K) arrays in float64."""
+    """docs/math.md's J and gradient, written out on the full (n, K) arrays in float64."""
     coefs, intercepts = layout.unpack(theta, np.float64)
     activations = forward(X.astype(np.float64), coefs, intercepts, activation)
     Z = activations[-1]
@@ -56,7 +56,7 @@ def small_blocks(monkeypatch):
 def test_blocked_threaded_objective_equals_reference(
     small_blocks, container, dtype, hidden, activation, n_threads
 ):
-    """Row blocks, threads, layouts and dtypes all give MATH.md's J and gradient."""
+    """Row blocks, threads, layouts and dtypes all give docs/math.md's J and gradient."""
     X, y = make_problem(n_samples=103, n_features=6, n_classes=4, seed=8)
     X[np.abs(X) < 0.5] = 0
     data = {"C": np.ascontiguousarray, "F": np.asfortranarray,
