@@ -1,28 +1,67 @@
-"""The command line: the digits demo, and fit / predict / summary on a user's CSV."""
+"""The command line: the digits demo, and fit / predict / summary / info on CSV files."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import math
+import os
+import shlex
 import sys
 import time
 import warnings
 
 import numpy as np
 
+from ._csv import (
+    SEPARATORS,
+    CLIError,
+    check_output,
+    check_target,
+    feature_columns,
+    label_of,
+    labels,
+    make_features,
+    numeric_or_text,
+    read_table,
+    refuse_missing,
+    write_atomic,
+)
+
 EXAMPLES = """\
 examples:
   sk-softmax                                        the digits demo (5-fold CV vs peers)
   sk-softmax fit iris.csv --target species --save model.skops
-  sk-softmax fit data.csv --target y --hidden 64,32 --activation relu --alpha 1e-3 --cv 10
+  sk-softmax fit data.csv --target y --id customer --drop notes --impute median
+  sk-softmax fit data.csv --target y --hidden 64,32 --activation relu --compare all
   sk-softmax predict model.skops new.csv --proba --output scores.csv
-  sk-softmax summary iris.csv --target species --reference-class setosa
+  sk-softmax summary iris.csv --target species --reference-class setosa --odds-ratios
+  sk-softmax info model.skops
 
+The separator (comma, tab, semicolon, pipe, spaces) and a decimal comma are detected;
+text columns are one-hot encoded; empty, '?' and NA cells are missing values.
 Exit status: 0 on success, 2 on bad input (a one-line message on stderr).
 """
 
 
-class CLIError(Exception):
-    """Bad input: reported as one line on stderr, exit status 2."""
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line naming the option, exit status 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(2)
+
+
+def _type(name, convert, check, rule):
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not check(value):
+            raise argparse.ArgumentTypeError(f"{rule}; got {text!r}")
+        return value
+    parse.__name__ = name
+    return parse
 
 
 def _hidden(text):
@@ -30,69 +69,166 @@ def _hidden(text):
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--hidden takes comma-separated integers such as 64,32; got {text!r}"
-        ) from None
+            f"takes comma-separated integers such as 64,32; got {text!r}") from None
     if any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"--hidden sizes must be >= 1; got {text!r}")
+        raise argparse.ArgumentTypeError(f"sizes must be >= 1; got {text!r}")
     return sizes
 
 
+def _separator(text):
+    names = {name: sep for sep, name in SEPARATORS.items()} | {r"\t": "\t"}
+    sep = names.get(text.lower(), text)
+    if len(sep) != 1 or sep in "\"'\n.":
+        raise argparse.ArgumentTypeError(
+            f"one character, or one of {', '.join(names)}; got {text!r}")
+    return sep
+
+
+def _class_weight(text):
+    if text in ("balanced", "none"):
+        return None if text == "none" else text
+    try:
+        return {label.strip(): float(w) for label, w in
+                (pair.rsplit(":", 1) for pair in text.split(",")) if float(w) > 0}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'balanced', 'none' or LABEL:WEIGHT,... with weights > 0; got {text!r}"
+        ) from None
+
+
+def _version():
+    import sklearn
+
+    from . import __version__
+
+    return f"sk-softmax {__version__} (scikit-learn {sklearn.__version__}, numpy {np.__version__})"
+
+
+def _reading(parser):
+    group = parser.add_argument_group("reading the CSV")
+    group.add_argument("--sep", type=_separator, metavar="SEP",
+                       help="field separator (default: detected; tab, space, ';', ...)")
+    group.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
+
+
+def _features(parser, summary=False):
+    group = parser.add_argument_group("features")
+    group.add_argument("--drop", nargs="+", action="extend", default=[], metavar="COL",
+                       help="columns to leave out")
+    if not summary:
+        group.add_argument("--id", metavar="COL",
+                           help="an identifier column: not a feature, written by predict")
+    group.add_argument("--categorical", nargs="+", action="extend", default=[],
+                       metavar="COL", help="one-hot encode these columns even if numeric "
+                       "(text columns always are)")
+    group.add_argument("--impute", choices=["median", "most_frequent"],
+                       help="fill missing cells (an indicator column per column with "
+                       "missing cells); default: missing cells are an error")
+    group.add_argument("--max-iter", type=_type("max_iter", int, lambda v: v >= 1,
+                       "an integer >= 1"), metavar="N", help="solver iteration limit")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="sk-softmax",
+    from ._classifier import SoftmaxNNClassifier
+
+    alpha = SoftmaxNNClassifier().alpha
+    parser = Parser(
+        prog="sk-softmax", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Softmax classifier (optional hidden layers) trained by maximum "
-        "likelihood. Without a command: the digits demo.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", metavar="{fit,predict,summary}")
-    fit = commands.add_parser(
-        "fit", help="cross-validate against LogisticRegression and MLPClassifier, "
-        "then fit on all rows (and save)", epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    fit.add_argument("data", help="CSV file with a header row; numeric feature columns")
+        "likelihood. Without a command: the digits demo.")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", metavar="{fit,predict,summary,info}")
+
+    def command(name, help):
+        return commands.add_parser(name, help=help, epilog=EXAMPLES,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    fit = command("fit", "cross-validate (next to LogisticRegression by default), then fit "
+                  "on all rows (and save)")
+    fit.add_argument("data", help="CSV file with a header row")
     fit.add_argument("--target", required=True, help="name of the label column")
     fit.add_argument("--hidden", type=_hidden, default=(), metavar="64,32",
                      help="hidden layer sizes (default: none, softmax regression)")
     fit.add_argument("--activation", default="tanh",
                      choices=["identity", "logistic", "tanh", "relu"])
-    fit.add_argument("--alpha", type=float, default=1e-3, help="L2 penalty (default 1e-3)")
+    fit.add_argument("--alpha", default=alpha, metavar="A", help=f"L2 penalty (default {alpha:g})",
+                     type=_type("alpha", float, lambda v: math.isfinite(v) and v >= 0,
+                                "a finite number >= 0"))
     fit.add_argument("--reference-class", metavar="LABEL",
                      help="class whose logit is fixed at 0 (default: symmetric softmax)")
-    fit.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
+    fit.add_argument("--class-weight", type=_class_weight, metavar="W",
+                     help="'balanced' or LABEL:WEIGHT,... (default: none)")
+    fit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fit.add_argument("--cv", default=5, type=_type("cv", int, lambda v: v == 0 or v >= 2,
+                     "0 (no cross-validation) or an integer >= 2"),
+                     help="cross-validation folds (default 5; 0: none)")
+    fit.add_argument("--compare", default="lr", choices=["none", "lr", "mlp", "all"],
+                     help="peers cross-validated beside ours (default: lr, "
+                     "LogisticRegression with the same penalty)")
     fit.add_argument("--save", metavar="MODEL.skops", help="save the fitted model (skops)")
-    predict = commands.add_parser(
-        "predict", help="predict with a saved model", epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    fit.add_argument("--force", action="store_true", help="replace an existing --save file")
+    _features(fit)
+    _reading(fit)
+    predict = command("predict", "predict with a saved model")
     predict.add_argument("model", help="a model file written by 'sk-softmax fit --save'")
-    predict.add_argument("data", help="CSV file with the model's feature columns")
+    predict.add_argument("data", help="CSV file with the model's feature columns (others "
+                         "are ignored)")
     predict.add_argument("--proba", action="store_true",
                          help="write one probability column per class")
+    predict.add_argument("--id", metavar="COL", help="key column written beside the "
+                         "predictions (default: the model's --id)")
     predict.add_argument("--output", metavar="OUT.csv", help="default: standard output")
-    summary = commands.add_parser(
-        "summary", help="print the inference table (standard errors, z, p, intervals)",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    predict.add_argument("--force", action="store_true", help="replace an existing --output")
+    _reading(predict)
+    summary = command("summary", "print the inference table (standard errors, z, p, "
+                      "intervals) of the unpenalised softmax regression")
     summary.add_argument("data", help="CSV file with a header row")
     summary.add_argument("--target", required=True, help="name of the label column")
     summary.add_argument("--reference-class", required=True, metavar="LABEL",
                          help="base category: the class whose logit is fixed at 0")
     summary.add_argument("--cov-type", default="nonrobust", choices=["nonrobust", "HC0"])
+    summary.add_argument("--odds-ratios", action="store_true",
+                         help="add exp(coef) with its interval")
+    _features(summary, summary=True)
+    _reading(summary)
+    info = command("info", "print what a model file records")
+    info.add_argument("model", help="a model file written by 'sk-softmax fit --save'")
     return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"sk-softmax: warning: {category.__name__}: {text}\n")
 
 
 def main(argv=None):
     """Run the command line; return the exit status."""
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence notes would break the tables
+            warnings.simplefilter("default")
+            for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                warnings.simplefilter("ignore", category)
+            warnings.showwarning = _show_warning
             if args.command is None:
                 from ._demo import run_demo
 
                 run_demo(progress=_progress)
             else:
-                {"fit": fit_command, "predict": predict_command,
+                {"fit": fit_command, "predict": predict_command, "info": info_command,
                  "summary": summary_command}[args.command](args)
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader (head, less) closed the pipe: end quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 0
+    except KeyboardInterrupt:
+        print("sk-softmax: interrupted", file=sys.stderr)
+        return 130
     except (CLIError, ValueError, TypeError, OSError, ImportError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"sk-softmax: error: {message}", file=sys.stderr)
@@ -109,133 +245,254 @@ def _progress(text):
     sys.stderr.flush()
 
 
-def _pandas():
-    try:
-        import pandas
-    except ImportError:
-        raise CLIError(
-            "the command line reads CSV files with pandas: pip install 'sk_softmax[cli]'"
-        ) from None
-    return pandas
+def _warn(text):
+    sys.stderr.write(f"sk-softmax: warning: {text}\n")
 
 
-def read_csv(path, target=None, columns=None):
-    """Return (X, y) from a CSV: a DataFrame of numeric features and the labels.
-
-    Every problem (missing file, empty file, missing or unexpected columns,
-    non-numeric features, empty cells) raises a one-line CLIError.
-    """
-    pd = _pandas()
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise CLIError(f"{path}: no such file") from None
-    except pd.errors.EmptyDataError:
-        raise CLIError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise CLIError(f"{path}: not a readable CSV ({exc})") from None
-    if frame.empty:
-        raise CLIError(f"{path}: no data rows under the header")
-    y = None
-    if target is not None:
-        if target not in frame.columns:
-            raise CLIError(f"{path}: no column {target!r}; the columns are "
-                           f"{', '.join(map(str, frame.columns))}")
-        y = frame.pop(target)
-        if y.isna().any():
-            raise CLIError(f"{path}: the target column {target!r} has empty cells")
-        y = y.to_numpy()
-    if columns is not None:
-        missing = [c for c in columns if c not in frame.columns]
-        extra = [c for c in frame.columns if c not in set(columns)]
-        if missing or extra:
-            raise CLIError(
-                f"{path}: the columns do not match the model's features"
-                + (f"; missing: {', '.join(missing)}" if missing else "")
-                + (f"; unexpected: {', '.join(map(str, extra))}" if extra else ""))
-        frame = frame[list(columns)]
-    non_numeric = [str(c) for c in frame.columns
-                   if not pd.api.types.is_numeric_dtype(frame[c])]
-    if non_numeric:
-        raise CLIError(f"{path}: non-numeric feature column(s): {', '.join(non_numeric)}")
-    empty = [str(c) for c in frame.columns if frame[c].isna().any()]
-    if empty:
-        raise CLIError(f"{path}: empty or NaN cells in column(s): {', '.join(empty)}")
-    if frame.shape[1] == 0:
-        raise CLIError(f"{path}: no feature columns besides the target")
-    return frame.astype(np.float64), y
-
-
-def _reference_label(text, y):
-    """The label of y whose text is ``text`` (labels read from CSV may be numbers)."""
-    if text is None:
-        return None
-    for label in np.unique(y):
-        if str(label) == text:
-            return label
-    raise CLIError(f"--reference-class {text!r} is not one of the labels: "
-                   f"{', '.join(map(str, np.unique(y)))}")
+def _describe(table, y, numeric, categorical):
+    n_classes = len(np.unique(y))
+    line = (f"{table.path}: {len(y)} rows, {len(numeric) + len(categorical)} features, "
+            f"{n_classes} classes ({SEPARATORS.get(table.sep, repr(table.sep))}-separated")
+    print(line + (", decimal comma)" if table.decimal == "," else ")"))
+    if categorical:
+        print("one-hot encoded: " + ", ".join(
+            f"{c} ({table.frame[c].nunique()} values)" for c in categorical))
 
 
 def fit_command(args):
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.pipeline import Pipeline
 
     from ._classifier import SoftmaxNNClassifier
     from ._demo import compare, peers
 
-    X, y = read_csv(args.data, target=args.target)
-    if args.cv < 2:
-        raise CLIError(f"--cv must be at least 2; got {args.cv}")
-    if args.save:
+    save = check_output(args.save, "--save", [args.data], args.force)
+    if save:
         from ._persist import require_skops
 
         require_skops()
+    table = read_table(args.data, args.sep, args.decimal, args.categorical)
+    y = labels(table, args.target)
+    if args.id in {args.target, *args.drop} and args.id:
+        raise CLIError(f"--id {args.id!r} is also the --target or a --drop column")
+    numeric, categorical = feature_columns(table, args, exclude=[args.target, args.id])
+    classes, _ = check_target(y, args)
+    missing = refuse_missing(table, numeric + categorical, args.impute)
+    X = table.frame[numeric + categorical]
+    weights = args.class_weight
+    if isinstance(weights, dict):
+        weights = {label_of(k, y, "--class-weight"): w for k, w in weights.items()}
     ours = SoftmaxNNClassifier(
         hidden_layer_sizes=args.hidden, activation=args.activation, alpha=args.alpha,
-        reference_class=_reference_label(args.reference_class, y), random_state=0)
-    print(f"{args.data}: {X.shape[0]} rows, {X.shape[1]} features, "
-          f"{len(np.unique(y))} classes; StandardScaler, alpha={args.alpha:g}, "
-          f"{args.cv}-fold CV")
-    models = {"SoftmaxNNClassifier": ours, **peers(args.alpha, args.hidden or (100,))}
-    compare(models, X, y, args.cv, progress=_progress)
+        reference_class=label_of(args.reference_class, y), class_weight=weights,
+        max_iter=args.max_iter or SoftmaxNNClassifier().max_iter, random_state=args.seed)
+    features = make_features(numeric, categorical, args.impute)
+    _describe(table, y, numeric, categorical)
+    if missing:
+        print(f"imputed: {missing[0]} missing cell(s) ({args.impute}, with indicator columns)")
+    scores = {}
+    if args.cv:
+        print(f"{args.cv}-fold cross-validation, alpha={args.alpha:g}, seed {args.seed}")
+        models = {f"SoftmaxNNClassifier{args.hidden}": ours}
+        which = {"none": (), "lr": ("lr",), "mlp": ("mlp",), "all": ("lr", "mlp")}
+        if args.hidden and args.compare in ("lr", "all"):
+            print("(LogisticRegression has no hidden layers: a linear baseline)")
+        models.update(peers(args.alpha, args.hidden or (100,), n_classes=len(classes),
+                            reference=ours.reference_class, which=which[args.compare],
+                            seed=args.seed, max_iter=args.max_iter, class_weight=weights))
+        scores = compare(models, X, y, args.cv, _progress, features=features,
+                         seed=args.seed, warn=_warn)
     start = time.perf_counter()
-    _progress(f"fitting on all {X.shape[0]} rows ...")
-    model = make_pipeline(StandardScaler(), ours).fit(X, y)
+    _progress(f"fitting on all {len(y)} rows ...")
+    model = Pipeline([("features", features), ("model", ours)]).fit(X, y)
     _progress("")
     print(f"fitted on all rows in {time.perf_counter() - start:.2f} s "
-          f"({model[-1].n_iter_} iterations)")
-    if args.save:
+          f"({model[-1].n_iter_} iterations, {model[0].transform(X[:1]).shape[1]} inputs)")
+    if save:
         from ._persist import save_model
 
-        save_model(model, args.save)
-        print(f"saved {args.save}")
+        save_model(model, save, metadata=_metadata(args, table, classes, numeric,
+                                                   categorical, scores))
+        print(f"saved {save}")
+
+
+def _metadata(args, table, classes, numeric, categorical, scores):
+    import datetime
+
+    import sklearn
+
+    from . import __version__
+
+    return {
+        "sk_softmax_version": __version__, "sklearn_version": sklearn.__version__,
+        "saved_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command_line": shlex.join(["sk-softmax", *args.argv]),
+        "target": args.target, "classes": [str(c) for c in classes],
+        "feature_names": numeric + categorical, "numeric": numeric,
+        "categorical": categorical, "id_column": args.id, "dropped": list(args.drop),
+        "impute": args.impute, "n_rows": int(len(table.frame)),
+        "cv_folds": args.cv, "cv_scores": scores,
+    }
 
 
 def predict_command(args):
-    from ._persist import load_model
+    from ._persist import load_metadata, load_model
 
+    output = check_output(args.output, "--output", [args.data, args.model], args.force)
     model = load_model(args.model)
-    X, _ = read_csv(args.data, columns=list(model.feature_names_in_))
-    pd = _pandas()
+    meta = load_metadata(args.model)
+    names = [str(c) for c in model.feature_names_in_]
+    categorical = [c for c in meta.get("categorical", []) if c in names]
+    table = read_table(args.data, args.sep, args.decimal, categorical)
+    absent = [c for c in names if c not in table.frame.columns]
+    if absent:
+        raise CLIError(f"{args.data}: lacks the model's feature column(s) {', '.join(absent)} "
+                       f"(the model's features: {', '.join(names)})")
+    for name in names:
+        if numeric_or_text(table, name, name in categorical) != (
+                "categorical" if name in categorical else "numeric"):
+            raise CLIError(f"{args.data}: column {name!r} holds text; the model was fitted "
+                           "on numbers there")
+    refuse_missing(table, names, meta.get("impute"))
+    X = table.frame[names]
+    key = args.id or meta.get("id_column")
+    out = {}
+    if key and key in table.frame.columns:
+        out[key] = table.frame[key].to_numpy()
+    elif args.id:
+        table.column(args.id, "--id")
+    elif key:
+        _warn(f"{args.data} has no ID column {key!r}; the predictions are in row order")
+    pd = __import__("pandas")
     if args.proba:
-        out = pd.DataFrame(model.predict_proba(X), columns=[str(c) for c in model.classes_])
+        out.update(zip([str(c) for c in model.classes_], model.predict_proba(X).T))
     else:
-        out = pd.DataFrame({"prediction": model.predict(X)})
-    if args.output:
-        out.to_csv(args.output, index=False)
+        out["prediction"] = model.predict(X)
+    frame = pd.DataFrame(out)
+    if output:
+        write_atomic(output, lambda handle: frame.to_csv(handle, index=False))
     else:
-        out.to_csv(sys.stdout, index=False)
+        frame.to_csv(sys.stdout, index=False)
+
+
+def _number(value, kind="coef"):
+    """A table cell: fixed notation where it reads well, else scientific."""
+    if not np.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    if kind == "p":
+        return f"{value:.4f}" if value >= 1e-4 else f"{value:.1e}"
+    digits = 3 if kind == "z" else 4
+    if 1e-3 <= abs(value) < 1e6:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits - 1}e}"
+
+
+def format_summary(result, level=0.95, odds_ratios=False):
+    """The inference table, columns as wide as their values (never run together)."""
+    pct_low, pct_high = f"{50 - 50 * level:g}%", f"{50 + 50 * level:g}%"
+    header = ["", "coef", "std err", "z", "P>|z|", f"[{pct_low}", f"{pct_high}]"]
+    if odds_ratios:
+        header += ["odds ratio", f"[{pct_low}", f"{pct_high}]"]
+    (c_low, c_high), (i_low, i_high) = result.conf_int(level)
+    blocks = []
+    for r, label in enumerate(result.classes):
+        terms = [("intercept", result.intercept[r], result.std_err_intercept[r],
+                  result.z_intercept[r], result.p_intercept[r], i_low[r], i_high[r])
+                 ] if result.has_intercept else []
+        terms += [(str(name), result.coef[r, f], result.std_err_coef[r, f],
+                   result.z_coef[r, f], result.p_coef[r, f], c_low[r, f], c_high[r, f])
+                  for f, name in enumerate(result.feature_names)]
+        if all(np.isnan(t[2]) for t in terms):
+            blocks.append((label, None))
+            continue
+        rows = []
+        for name, coef, err, z, p, low, high in terms:
+            row = [name, _number(coef), _number(err), _number(z, "z"), _number(p, "p"),
+                   _number(low), _number(high)]
+            if odds_ratios:
+                with np.errstate(over="ignore"):
+                    row += [_number(v) for v in np.exp([coef, low, high])]
+            rows.append(row)
+        blocks.append((label, rows))
+    all_rows = [header] + [row for _, rows in blocks if rows for row in rows]
+    widths = [max(len(row[k]) for row in all_rows) for k in range(len(header))]
+
+    def line(row):
+        return "  ".join([row[0].ljust(widths[0])] + [
+            cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]).rstrip()
+
+    lines = [f"Softmax regression: n_obs = {result.n_obs:g}, llf = {result.llf:.6g}, "
+             f"llnull = {result.llnull:.6g}, pseudo R2 = {result.pseudo_r2:.4f}",
+             f"AIC = {result.aic:.6g}, BIC = {result.bic:.6g}, covariance: {result.cov_type}"]
+    for label, rows in blocks:
+        if rows is None:
+            lines += ["", f"class = {label}: reference class, every coefficient fixed at 0"]
+            continue
+        lines += ["", f"class = {label}", line(header), "-" * len(line(header))]
+        lines += [line(row) for row in rows]
+    return "\n".join(lines)
 
 
 def summary_command(args):
     from ._classifier import SoftmaxNNClassifier
 
-    X, y = read_csv(args.data, target=args.target)
-    reference = _reference_label(args.reference_class, y)
-    model = SoftmaxNNClassifier(alpha=0.0, reference_class=reference,
-                                solver="trust-ncg", tol=1e-8, max_iter=500).fit(X, y)
+    table = read_table(args.data, args.sep, args.decimal, args.categorical)
+    y = labels(table, args.target)
+    numeric, categorical = feature_columns(table, args, exclude=[args.target])
+    check_target(y, args)
+    refuse_missing(table, numeric + categorical, args.impute)
+    features = make_features(numeric, categorical, args.impute, summary=True)
+    pd = __import__("pandas")
+    design = features.fit_transform(table.frame[numeric + categorical])
+    X = pd.DataFrame(np.asarray(design, dtype=np.float64),
+                     columns=[str(c) for c in features.get_feature_names_out()])
+    # Fitted on standardised columns (columns of very different scales defeat the
+    # solver), then mapped back to the original units, where inference is computed.
+    mean, scale = X.mean().to_numpy(), X.std(ddof=0).to_numpy().copy()
+    scale[scale == 0] = 1
+    model = SoftmaxNNClassifier(
+        alpha=0.0, reference_class=label_of(args.reference_class, y), solver="trust-ncg",
+        tol=1e-8, max_iter=args.max_iter or 500).fit((X - mean) / scale, y)
     if not model.converged_:
         raise CLIError("the maximum-likelihood fit did not converge (separable classes "
                        "or collinear features?); no standard errors to report")
-    print(model.inference(X, y, cov_type=args.cov_type).summary())
+    W, b = model.coefs_[0], model.intercepts_[0]
+    model.coefs_ = [(W / scale[:, np.newaxis]).astype(W.dtype)]
+    model.intercepts_ = [(b - (mean / scale) @ W).astype(b.dtype)]
+    result = model.inference(X, y, cov_type=args.cov_type)
+    print(format_summary(result, odds_ratios=args.odds_ratios))
+
+
+def info_command(args):
+    from ._persist import load_metadata, load_model
+
+    model = load_model(args.model)
+    meta = load_metadata(args.model)
+    print(f"{args.model}: " + " -> ".join(type(step).__name__ for _, step in model.steps)
+          if hasattr(model, "steps") else type(model).__name__)
+    if not meta:
+        print("no metadata (a model file written before sk-softmax recorded it)")
+        print(f"features: {', '.join(map(str, model.feature_names_in_))}")
+        print(f"classes: {', '.join(map(str, model.classes_))}")
+        return
+    print(f"saved {meta.get('saved_utc')} by sk-softmax {meta.get('sk_softmax_version')} "
+          f"(scikit-learn {meta.get('sklearn_version')})")
+    print(f"command line: {meta.get('command_line')}")
+    print(f"target: {meta.get('target')}; classes: {', '.join(meta.get('classes', []))}")
+    print(f"features ({len(meta.get('feature_names', []))}): numeric "
+          f"{', '.join(meta.get('numeric', [])) or '-'}; one-hot encoded "
+          f"{', '.join(meta.get('categorical', [])) or '-'}")
+    print(f"ID column: {meta.get('id_column') or '-'}; dropped: "
+          f"{', '.join(meta.get('dropped', [])) or '-'}; missing cells: "
+          f"{'imputed (' + meta['impute'] + ')' if meta.get('impute') else 'refused'}")
+    scores = meta.get("cv_scores") or {}
+    if scores:
+        width = max(map(len, scores)) + 2
+        print(f"cross-validation ({meta.get('cv_folds')} folds, {meta.get('n_rows')} rows):")
+        print(f"  {'model':<{width}}{'accuracy':>10}{'log-loss':>12}{'fit time (s)':>14}")
+        for name, s in scores.items():
+            print(f"  {name:<{width}}{s['accuracy']:>10.4f}{s['log_loss']:>12.4g}"
+                  f"{s['fit_time_s']:>14.3f}")
+    else:
+        print("cross-validation: none (--cv 0)")

@@ -1,0 +1,415 @@
+"""CSV files in and out for the command line: separator and decimal detection,
+row-width checks, cell errors naming the line, categorical and missing cells,
+and output paths that never overwrite an input (atomic writes)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import csv
+import difflib
+import io
+import os
+import re
+import tempfile
+
+import numpy as np
+
+#: Cells read as missing (pandas' defaults are kept as well).
+MISSING = ["?", ""]
+SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", " ": "space"}
+_NUMBER = r"[+-]?(?:\d+{d}\d*|{d}\d+)(?:[eE][+-]?\d+)?"
+_DECIMAL_COMMA = re.compile("^" + _NUMBER.format(d=",") + "$")
+_DECIMAL_POINT = re.compile("^" + _NUMBER.format(d=r"\.") + "$")
+SAMPLE_LINES = 200
+
+
+class CLIError(Exception):
+    """Bad input: reported as one line on stderr, exit status 2."""
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise CLIError(
+            "the command line reads CSV files with pandas: pip install 'sk_softmax[cli]'"
+        ) from None
+    return pandas
+
+
+def read_text(path):
+    """The file's text (UTF-8 with or without BOM, else Windows-1252/Latin-1)."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise CLIError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path}: is a directory, not a CSV file") from None
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if "\0" in text[:4096]:
+        raise CLIError(f"{path}: a binary file, not a CSV text file")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise CLIError(f"{path}: the file is empty")
+    return text
+
+
+def _split(line, sep):
+    if sep == " ":
+        return line.split()
+    return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+
+
+def sniff_separator(lines):
+    """The separator that splits the header and the first rows alike (most fields)."""
+    best, best_score = ",", (0, 0, 0)
+    for rank, sep in enumerate(SEPARATORS):
+        counts = [len(_split(line, sep)) for line in lines]
+        if counts[0] < 2 and max(counts) < 2:
+            continue
+        agree = sum(c == counts[0] for c in counts[1:]) if counts[0] > 1 else 0
+        mode = max(set(counts[1:] or counts), key=counts.count)
+        score = (agree, sum(c == mode for c in counts[1:]) if mode > 1 else 0, -rank)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def sniff_decimal(lines, sep):
+    """',' when the number cells are written with decimal commas, else '.'."""
+    if sep == ",":
+        return "."
+    cells = [cell.strip() for line in lines[1:] for cell in _split(line, sep)]
+    commas = sum(bool(_DECIMAL_COMMA.match(c)) for c in cells)
+    points = sum(bool(_DECIMAL_POINT.match(c)) for c in cells)
+    return "," if commas and not points else "."
+
+
+def record_lines(path, text, sep, n_names):
+    """The line on which each data row starts; a row whose width differs from
+    the header's is an error naming its line."""
+    starts = []
+    if sep == " ":
+        records = ((k, line.split()) for k, line in enumerate(text.split("\n"), 1))
+    else:
+        reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+        records = _numbered(reader)
+    next(records, None)  # the header
+    for line, fields in records:
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # a blank line
+        if len(fields) != n_names:
+            name = SEPARATORS.get(sep, repr(sep))
+            hint = ("; the header is short of names (the extra fields would be "
+                    "dropped): write one name per column"
+                    if len(fields) > n_names else "")
+            raise CLIError(
+                f"{path}: line {line} has {len(fields)} {name}-separated fields but "
+                f"the header (line 1) names {n_names} columns{hint}")
+        starts.append(line)
+    return np.asarray(starts)
+
+
+def _numbered(reader):
+    previous = 0
+    try:
+        for fields in reader:
+            yield previous + 1, fields
+            previous = reader.line_num
+    except csv.Error as exc:
+        raise CLIError(f"line {reader.line_num}: {exc}") from None
+
+
+def _clean_name(name):
+    name = str(name).strip()
+    if len(name) > 1 and name[0] == name[-1] == "'":
+        name = name[1:-1].strip()  # 'vote' (statsmodels' anes96.csv)
+    return name
+
+
+class Table:
+    """A CSV file read as strings and numbers: ``frame`` (pandas), ``lines``
+    (the file line of each row), ``sep`` and ``decimal``."""
+
+    def __init__(self, path, frame, lines, sep, decimal):
+        self.path, self.frame, self.lines, self.sep, self.decimal = (
+            path, frame, lines, sep, decimal)
+
+    def line(self, row):
+        """The file line of ``row`` (a position), as text."""
+        return f"line {self.lines[row]}" if self.lines is not None else f"row {row + 1}"
+
+    def column(self, name, option="--target"):
+        """The column ``name``, or a one-line error naming the option."""
+        if name in self.frame.columns:
+            return self.frame[name]
+        names = [str(c) for c in self.frame.columns]
+        close = difflib.get_close_matches(name, names, n=1) or [
+            c for c in names if c.lower() == name.lower()]
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise CLIError(f"{option} {name!r}: {self.path} has no such column{hint} "
+                       f"(columns: {', '.join(names)})")
+
+
+def read_table(path, sep=None, decimal=None, text_columns=()):
+    """Read ``path`` into a :class:`Table`; ``text_columns`` stay strings."""
+    pd = _pandas()
+    text = read_text(path)
+    lines = [line for line in text.split("\n", SAMPLE_LINES + 1)[:SAMPLE_LINES + 1]
+             if line.strip()][:SAMPLE_LINES]
+    sep = sep or sniff_separator(lines)
+    decimal = decimal or sniff_decimal(lines, sep)
+    if sep == decimal:
+        raise CLIError(f"the separator and the decimal mark are both {sep!r}: "
+                       "set --sep or --decimal")
+    names = [_clean_name(n) for n in _split(lines[0], sep)]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise CLIError(f"{path}: line 1 names column(s) {', '.join(map(repr, duplicated))} "
+                       "more than once; give every column its own name")
+    starts = record_lines(path, text, sep, len(names))
+    if not len(starts):
+        raise CLIError(f"{path}: no data rows under the header")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=r"\s+" if sep == " " else sep, decimal=decimal,
+            header=0, names=names, index_col=False, skipinitialspace=True,
+            na_values=MISSING, dtype={c: str for c in text_columns if c in names},
+            low_memory=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise CLIError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
+    lines_of_rows = starts if len(starts) == len(frame) else None
+    return Table(path, frame, lines_of_rows, sep, decimal)
+
+
+def numeric_or_text(table, column, forced_text=False):
+    """``"numeric"`` or ``"categorical"`` for a feature column, or a one-line error
+    for a numeric column with cells that are not numbers (row, column, value)."""
+    values = table.frame[column]
+    pd = _pandas()
+    if forced_text:
+        return "categorical"
+    if pd.api.types.is_bool_dtype(values):
+        return "numeric"
+    if pd.api.types.is_numeric_dtype(values):
+        bad = ~np.isfinite(values.to_numpy(np.float64)) & values.notna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise CLIError(f"{table.path}: {table.line(row)}, column {column!r}: "
+                           f"{values.iloc[row]} is not a finite number")
+        return "numeric"
+    present = values.notna().to_numpy()
+    if not present.any():
+        return "numeric"  # every cell missing: reported as missing
+    text = values.astype(object).to_numpy()
+    as_numbers = values.str.replace(",", ".") if table.decimal == "," else values
+    numbers = pd.to_numeric(as_numbers, errors="coerce").notna().to_numpy()
+    if table.decimal == ".":
+        commas = np.array([bool(_DECIMAL_COMMA.match(str(v).strip())) for v in text[present]])
+        if commas.any() and commas.mean() > 0.5:
+            row = int(np.flatnonzero(present)[np.argmax(commas)])
+            raise CLIError(f"{table.path}: {table.line(row)}, column {column!r}: "
+                           f"{text[row]!r} has a decimal comma; add --decimal ','")
+    if numbers[present].mean() > 0.5:
+        row = int(np.flatnonzero(present & ~numbers)[0])
+        count = int((present & ~numbers).sum())
+        raise CLIError(
+            f"{table.path}: {table.line(row)}, column {column!r}: {text[row]!r} is not a "
+            f"number ({count} such cell(s) in this column of numbers); fix them, leave "
+            f"them empty or '?' to mark them missing, or add --categorical {column}")
+    return "categorical"
+
+
+def first_missing(table, columns):
+    """``(count, message)`` of the missing cells in ``columns`` (None if there are none)."""
+    frame = table.frame[list(columns)]
+    missing = frame.isna().to_numpy()
+    if not missing.any():
+        return None
+    row, col = np.argwhere(missing)[0]
+    per_column = missing.sum(axis=0)
+    worst = ", ".join(f"{c} ({n})" for c, n in zip(frame.columns, per_column) if n)
+    return (int(missing.sum()), f"{table.line(int(row))}, column {frame.columns[col]!r}; "
+            f"missing per column: {worst}")
+
+
+def labels(table, target):
+    """The target column as an array of labels (numbers, or a numpy string array);
+    missing labels are an error naming the line."""
+    values = table.column(target, "--target")
+    missing = values.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise CLIError(f"{table.path}: the target column {target!r} has {missing.sum()} "
+                       f"missing cell(s), the first at {table.line(row)}; fill or remove "
+                       "those rows")
+    pd = _pandas()
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        y = values.to_numpy()
+        if y.dtype.kind == "f" and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        return y
+    return values.astype(str).to_numpy().astype(str)
+
+
+# -- features ---------------------------------------------------------------------
+
+
+def label_of(text, y, option="--reference-class"):
+    """The label of y whose text is ``text`` (labels read from CSV may be numbers)."""
+    if text is None:
+        return None
+    for label in np.unique(y):
+        if str(label) == str(text).strip():
+            return label
+    raise CLIError(f"{option} {text!r} is not one of the labels: "
+                   f"{', '.join(map(str, np.unique(y)))}")
+
+
+def check_target(y, args):
+    """A one-line error for a target a classifier cannot learn from."""
+    from sklearn.utils.multiclass import type_of_target
+
+    classes, counts = np.unique(y, return_counts=True)
+    if type_of_target(y) == "continuous":
+        raise CLIError(f"--target {args.target!r} holds {len(classes)} distinct non-integer "
+                       "numbers (a continuous quantity); a classifier needs class labels")
+    if len(classes) < 2:
+        raise CLIError(f"--target {args.target!r} has a single class ({classes[0]}); "
+                       "a classifier needs at least two")
+    cv = getattr(args, "cv", 0)
+    if cv and counts.min() < cv:
+        label, count = classes[counts.argmin()], counts.min()
+        fix = "--cv 0 to skip cross-validation" if count < 2 else (
+            f"--cv {count} (or --cv 0 to skip cross-validation)")
+        raise CLIError(f"class {label!s} of --target {args.target!r} has {count} row(s), "
+                       f"fewer than the {cv} cross-validation folds (--cv {cv}); use {fix}, "
+                       "or remove the class")
+    return classes, counts
+
+
+def feature_columns(table, args, exclude=()):
+    """``(numeric, categorical)`` feature column names; one-line errors for options
+    naming absent columns and for text columns that look like identifiers."""
+    for option in ("drop", "categorical"):
+        for name in getattr(args, option):
+            table.column(name, f"--{option}")
+    if getattr(args, "id", None):
+        table.column(args.id, "--id")
+    skip = set(args.drop) | {c for c in exclude if c}
+    numeric, categorical = [], []
+    n_rows = len(table.frame)
+    for name in table.frame.columns:
+        if name in skip:
+            continue
+        forced = name in args.categorical
+        if numeric_or_text(table, name, forced) == "numeric":
+            numeric.append(name)
+            continue
+        distinct = table.frame[name].nunique()
+        if not forced and distinct > 50 and distinct > n_rows / 2:
+            raise CLIError(
+                f"{table.path}: column {name!r} has {distinct} distinct text values in "
+                f"{n_rows} rows (an identifier or free text?); use --id {name} or --drop "
+                f"{name}, or --categorical {name} to one-hot encode it anyway")
+        categorical.append(name)
+    if not numeric and not categorical:
+        raise CLIError(f"{table.path}: no feature columns left besides the target, --id "
+                       "and --drop columns")
+    return numeric, categorical
+
+
+def refuse_missing(table, columns, impute):
+    """A one-line error for missing feature cells unless they are imputed."""
+    found = first_missing(table, columns)
+    if found and not impute:
+        count, where = found
+        raise CLIError(f"{table.path}: {count} missing cell(s) (empty, '?' or NA), the first "
+                       f"at {where}; fill them, add --impute median (or most_frequent), "
+                       "or --drop the column")
+    return found
+
+
+def make_features(numeric, categorical, impute, summary=False):
+    """The ColumnTransformer: numeric columns scaled (summary: as they are),
+    text columns one-hot encoded, missing cells imputed with an indicator."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    steps = []
+    if numeric:
+        scale = "passthrough" if summary else StandardScaler()
+        if impute:
+            scale = make_pipeline(SimpleImputer(strategy=impute, add_indicator=True),
+                                  *([] if summary else [scale]))
+        steps.append(("numeric", scale, list(numeric)))
+    if categorical:
+        encode = (OneHotEncoder(drop="first", sparse_output=False) if summary
+                  else OneHotEncoder(handle_unknown="ignore"))
+        if impute:
+            encode = make_pipeline(
+                SimpleImputer(strategy="constant", fill_value="(missing)"), encode)
+        steps.append(("categorical", encode, list(categorical)))
+    return ColumnTransformer(steps, verbose_feature_names_out=False,
+                             sparse_threshold=0 if summary else 0.3)
+
+
+# -- output files ------------------------------------------------------------------
+
+
+def check_output(path, option, inputs=(), force=False):
+    """Refuse an output path that is (the same file as) an input, a symbolic link,
+    a directory, or an existing file without ``--force``."""
+    if path is None:
+        return None
+    path = os.fspath(path)
+    real = os.path.realpath(path)
+    for source in inputs:
+        if source is None:
+            continue
+        same = real == os.path.realpath(source)
+        if not same and os.path.exists(path) and os.path.exists(source):
+            same = os.path.samefile(path, source)
+        if same:
+            raise CLIError(f"{option} {path}: that is an input file of this command; "
+                           "write to another name")
+    if os.path.islink(path):
+        raise CLIError(f"{option} {path}: is a symbolic link; refusing to write through "
+                       "it (give the real path)")
+    if os.path.isdir(path):
+        raise CLIError(f"{option} {path}: is a directory")
+    if os.path.exists(path) and not force:
+        raise CLIError(f"{option} {path}: the file exists; add --force to replace it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"{option} {path}: no such folder {folder}")
+    return path
+
+
+def write_atomic(path, write):
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it
+    onto ``path``: an interrupted write leaves no half file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle = tempfile.NamedTemporaryFile(
+        "w", dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+        delete=False, newline="", encoding="utf-8")
+    try:
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)  # as open() would create it
+        os.replace(handle.name, path)
+    except BaseException:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+        raise
