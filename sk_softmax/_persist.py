@@ -74,7 +74,8 @@ _NUMPY_SCALARS = [f"numpy.{name}" for name in (
 #: Types a TypeNode may name (dict key types, OneHotEncoder's ``dtype``).
 _TYPE_NODE_TYPES = ["builtins.str", "builtins.int", "builtins.float",
                     "builtins.bool"] + _NUMPY_SCALARS
-_DICT_KEY_TYPES = {"builtins.str", "builtins.int", "numpy.int64", "numpy.int32"}
+_DICT_KEY_TYPES = {"builtins.str", "builtins.int", "builtins.float", "numpy.int64",
+                   "numpy.int32", "numpy.float64", "numpy.str_"}
 
 #: The ``(type, loader)`` pairs a schema node may have: what skops writes for the
 #: trusted estimators and their plain data, nothing that calls a constructor,
@@ -333,8 +334,8 @@ class _SchemaCheck:
         name = f"{module}.{cls}"
         if (name, loader) not in ALLOWED_NODES:
             raise _Refused(f"{where}: refused to build {name} with the skops loader "
-                           f"{loader}; a model file of sk-softmax holds only "
-                           f"{', '.join(TRUSTED_TYPES)} and plain data")
+                           f"{loader} (a model file holds only the trusted estimators "
+                           "and plain data)")
         unknown = set(node) - _COMMON_KEYS - _LOADER_KEYS[loader] - set(extra)
         if unknown:
             raise _Refused(f"{where}: unexpected key(s) {sorted(unknown)} in a "
@@ -606,7 +607,8 @@ def _short(value):
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
-def _array(value, what, *, ndim=None, shape=None, kinds="biuf", finite=False):
+def _array(value, what, *, ndim=None, shape=None, kinds="biuf", finite=False,
+           missing=False):
     """An ndarray (exact type) of one of ``kinds`` ("O": object array of str)."""
     if type(value) is not np.ndarray:
         raise _Refused(f"{what} must be a numpy array, got {_short(value)}")
@@ -614,7 +616,7 @@ def _array(value, what, *, ndim=None, shape=None, kinds="biuf", finite=False):
                                          and not _plain_dtype(value.dtype)):
         raise _Refused(f"{what} has dtype {value.dtype}")
     if value.dtype.kind == "O":
-        _strings(value, what)
+        _strings(value, what, missing=missing)
     if ndim is not None and value.ndim != ndim:
         raise _Refused(f"{what} must have {ndim} dimension(s), got shape {value.shape}")
     if shape is not None and value.shape != tuple(shape):
@@ -633,9 +635,8 @@ def _strings(value, what, missing=False):
 
 def _labels(value, what, missing=False):
     """A 1-D array of unique sorted labels: numeric, unicode or object of str."""
-    _array(value, what, ndim=1, kinds="biufUO")
+    _array(value, what, ndim=1, kinds="biufUO", missing=missing)
     if value.dtype.kind == "O":
-        _strings(value, what, missing=missing)
         present = [v for v in value if type(v) is str]
         if len(present) < len(value) - 1 or (len(present) < len(value)
                                              and type(value[-1]) is str):
@@ -838,9 +839,7 @@ def _check_imputer(est, what):
                                   or dtype.kind not in "biufUO"):
             raise _Refused(f"{what}.{name} must be a numeric, str or object dtype")
     statistics = vars(est).get("statistics_")
-    _array(statistics, f"{what}.statistics_", shape=(n,), kinds="biufUO")
-    if statistics.dtype.kind == "O":
-        _strings(statistics, f"{what}.statistics_", missing=True)
+    _array(statistics, f"{what}.statistics_", shape=(n,), kinds="biufUO", missing=True)
     indicator = vars(est).get("indicator_")
     if est.add_indicator:
         if type(indicator).__name__ != "MissingIndicator":
