@@ -858,6 +858,12 @@ def _check_encoder(est, what):
                             "_drop_idx_after_grouping", "drop_idx_",
                             "_n_features_outs"})
     n = _n_in(est, what)
+    try:
+        numeric = np.dtype(est.dtype).kind in "biuf"
+    except TypeError:
+        numeric = False
+    if not numeric:
+        raise _Refused(f"{what}.dtype {_short(est.dtype)} is not a numeric type")
     categories = vars(est).get("categories_")
     if type(categories) is not list or len(categories) != n:
         raise _Refused(f"{what}.categories_ must be a list of {n} arrays")
@@ -952,12 +958,14 @@ def _column_indices(spec, n_features, names, where):
         raise _Refused(f"{where}: column {_short(key)} is not one of the inputs")
 
     if type(spec) is slice:
+        bounds = (spec.start, spec.stop)
+        if all(b is None or _is_int(b) for b in bounds):  # positions, as Python slices
+            return list(range(n_features))[slice(*bounds, spec.step)]
+        if not all(b is None or type(b) is str for b in bounds):
+            raise _Refused(f"{where}: a column slice mixes names and positions")
+        # Names, as pandas .loc: the stop is included.
         start = 0 if spec.start is None else index(spec.start)
-        if spec.stop is None:
-            stop = n_features
-        else:
-            # A str stop is included (pandas .loc); an int stop is not.
-            stop = index(spec.stop) + (type(spec.stop) is str)
+        stop = n_features if spec.stop is None else index(spec.stop) + 1
         return list(range(start, stop))
     if _is_int(spec) or type(spec) is str:
         return [index(spec)]
@@ -980,6 +988,15 @@ def _check_column_transformer(est, what):
     n = _n_in(est, what)
     names = getattr(est, "feature_names_in_", None)
     names = None if names is None else names.tolist()
+    n_jobs = est.n_jobs
+    if n_jobs is not None and not (_is_int(n_jobs) and n_jobs != 0
+                                   and abs(n_jobs) <= (os.cpu_count() or 1)):
+        raise _Refused(f"{what}.n_jobs {_short(n_jobs)}: at most the {os.cpu_count()} "
+                       "cores of this machine")
+    weights = est.transformer_weights
+    if weights is not None and not all(
+            isinstance(w, Real) and math.isfinite(w) for w in weights.values()):
+        raise _Refused(f"{what}.transformer_weights must be finite numbers")
     fitted = vars(est).get("transformers_")
     if type(fitted) is not list:
         raise _Refused(f"{what}.transformers_ must be a list")

@@ -207,13 +207,11 @@ def case(kind, base="simple", match=None):
     return register
 
 
-def _label(node, module, name):
-    return {**node, "__module__": module, "__class__": name}
-
-
 # -- loader confusion: trusted labels on nodes that skops builds as other things
 
-FUNC = {"__class__": "print", "__module__": "builtins", "__loader__": "FunctionNode"}
+# A FunctionNode labelled builtins.str (it builds the type ``str``): a node that only
+# names trusted types, inside the partial and defaultdict nodes below.
+FUNC = {"__class__": "str", "__module__": "builtins", "__loader__": "FunctionNode"}
 
 
 @case("loader", match="PartialNode")
@@ -280,9 +278,14 @@ def object_array_of_partial_as_classes(m, path):
                               "shape": tuple_node([json_node(3)])}
 
 
-@case("loader", match="FunctionNode")
+@case("loader", match="builtins.print with the skops loader FunctionNode")
+def function_node(m, path):
+    m.attrs(1)["activation"] = {**FUNC, "__class__": "print"}
+
+
+@case("loader", match="builtins.str with the skops loader FunctionNode")
 def function_labelled_str(m, path):
-    m.attrs(1)["activation"] = _label(FUNC, "builtins", "str")
+    m.attrs(1)["activation"] = FUNC
 
 
 @case("loader", match="MethodNode")
@@ -618,6 +621,16 @@ def classifier_narrower_than_preprocessing(m, path):
     clf["_layout_params"]["content"][0] = tuple_node([json_node(8), json_node(3)])
 
 
+@case("attributes", "columns", match="n_jobs")
+def thousand_jobs(m, path):
+    m.attrs(0)["n_jobs"] = json_node(1000)
+
+
+@case("attributes", "columns", match="dtype type <class 'str'> is not a numeric type")
+def encoder_to_strings(m, path):
+    m.attrs(0, ("t", 1), 1)["dtype"] = type_node("builtins", "str")
+
+
 @case("attributes", "mixed", match="FunctionTransformer")
 def passthrough_with_a_function(m, path):
     attrs = m.attrs(0, ("t", 3))
@@ -792,19 +805,29 @@ def test_tampered_file_is_refused(models, tmp_path, base, craft, match):
 # ------------------------------------------------------------------ size limits
 
 
-def test_zip_bomb_is_refused_fast_without_inflating(models, tmp_path, monkeypatch):
+@pytest.mark.parametrize("member", ["schema.json", "array"])
+def test_zip_bomb_is_refused_fast_without_inflating(models, tmp_path, monkeypatch, member):
     """A deflated member of 50 MB of zeros (about 50 kB on disk), honestly
     declared: refused from its declared size, before any decompression."""
     m = Model(models["simple"].path)
-    node = m.attrs(1)["coefs_"]["content"][0]
-    m.members[node["file"]] = npy_bytes(np.zeros(50_000_000 // 8))
-    path = m.write(tmp_path / "bomb.skops", compression=zipfile.ZIP_DEFLATED)
+    schema = None
+    if member == "array":
+        node = m.attrs(1)["coefs_"]["content"][0]
+        m.members[node["file"]] = npy_bytes(np.zeros(50_000_000 // 8))
+        match = "the arrays declare .* bytes in all"
+    else:
+        schema = json.dumps(m.schema)[:-1].encode() + b', "pad": "' + b"0" * 50_000_000 + b'"}'
+        match = r"schema.json declares \d+ bytes \(limit 10000000\)"
+    path = m.write(tmp_path / "bomb.skops", compression=zipfile.ZIP_DEFLATED,
+                   schema_bytes=schema)
+    del schema
     assert path.stat().st_size < 1_000_000
     monkeypatch.setattr(_persist, "MAX_ARRAY_BYTES", 10_000_000)
+    monkeypatch.setattr(_persist, "MAX_SCHEMA_BYTES", 10_000_000)
     tracemalloc.start()
     start = time.perf_counter()
     try:
-        with pytest.raises(ValueError, match="the arrays declare .* bytes in all"):
+        with pytest.raises(ValueError, match=match):
             load_model(path)
         elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
