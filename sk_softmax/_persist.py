@@ -167,8 +167,8 @@ def save_model(model, path, *, metadata=None):
         try:
             _load(tmp)
         except _Refused as exc:
-            raise ValueError(f"{path}: not saved, the model would not load: {exc}") \
-                from None
+            raise ValueError(f"{path}: not saved, the model would not load: "
+                             f"{_one_line(exc)}") from None
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -271,6 +271,8 @@ def _npy_header(archive, info):
     if not _plain_dtype(dtype):
         raise _Refused(f"array member {info.filename!r} has dtype {dtype} (numeric or "
                        "unicode arrays only)")
+    if not all(type(d) is int and d >= 0 for d in shape):
+        raise _Refused(f"array member {info.filename!r} has shape {shape}")
     expected = buffer.tell() + math.prod(shape) * dtype.itemsize
     if info.file_size != expected:
         raise _Refused(f"array member {info.filename!r} declares {info.file_size} "
@@ -543,7 +545,11 @@ def load_model(path):
     try:
         return _load(path)
     except _Refused as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(f"{path}: {_one_line(exc)}") from None
+
+
+def _one_line(exc):
+    return " ".join(str(exc).split())
 
 
 def _parse_metadata(raw):
@@ -580,7 +586,7 @@ def load_metadata(path):
                 return {}
             return _parse_metadata(_read_whole(archive, members[METADATA_MEMBER]))
     except _Refused as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(f"{path}: {_one_line(exc)}") from None
 
 
 # ------------------------------------------------------------- fitted model
@@ -820,6 +826,7 @@ def _check_indicator(est, what):
     _attributes(est, what, {"n_features_in_", "feature_names_in_", "_precomputed",
                             "_n_features", "features_"})
     n = _n_in(est, what)
+    _bool(vars(est).get("_precomputed"), f"{what}._precomputed")
     if vars(est).get("_n_features") != n:
         raise _Refused(f"{what}._n_features does not match n_features_in_")
     features = _array(vars(est).get("features_"), f"{what}.features_", ndim=1, kinds="iu")
@@ -1126,8 +1133,7 @@ def check_model(model):
 
 
 def _probe_row(model):
-    """One input row the model's preprocessing accepts: 0.0 in numeric columns, a
-    known category (or fill value) in string columns."""
+    """One input row the model's preprocessing accepts (see :func:`_probe_value`)."""
     steps = [s for _, s in model.steps] if type(model).__name__ == "Pipeline" else [model]
     first = steps[0]
     n_features = next(s.n_features_in_ for s in steps
@@ -1139,9 +1145,9 @@ def _probe_row(model):
                 continue
             columns = _column_indices(spec, n_features, _names_list(first), name)
             for k, column in enumerate(columns):
-                values[column] = _string_value(transformer, k)
+                values[column] = _probe_value(transformer, k)
     else:
-        values = [_string_value(first, k) for k in range(n_features)]
+        values = [_probe_value(first, k) for k in range(n_features)]
     return values
 
 
@@ -1150,25 +1156,27 @@ def _names_list(est):
     return None if names is None else names.tolist()
 
 
-def _string_value(est, k):
-    """A value for input column ``k`` of ``est``: a category or fill string where
-    the column holds strings, else 0.0."""
+def _probe_value(est, k):
+    """A value for input column ``k`` of ``est`` that its fitted steps accept: the
+    first known category where a OneHotEncoder reads the column, else the
+    imputer's fill value, else 0.0."""
     steps = [s for _, s in est.steps] if type(est).__name__ == "Pipeline" else [est]
-    fill = None
+    value = 0.0
     for step in steps:
         kind = type(step).__name__
         if kind == "SimpleImputer":
-            if step._fit_dtype is None or step._fit_dtype.kind not in "OU":
-                return 0.0
             fill = step.statistics_[k]
+            if isinstance(fill, str) or (isinstance(fill, Real) and math.isfinite(fill)):
+                value = fill if isinstance(fill, str) else float(fill)
         elif kind == "OneHotEncoder":
-            if step.categories_[k].dtype.kind not in "OU":
-                return 0.0
-            strings = [v for v in step.categories_[k] if isinstance(v, str)]
-            return strings[0] if strings else fill
+            known = [v for v in step.categories_[k].tolist()
+                     if isinstance(v, str) or (isinstance(v, Real) and math.isfinite(v))]
+            if known:
+                value = known[0] if isinstance(known[0], str) else float(known[0])
+            break
         elif step is not None and not isinstance(step, str):
             break
-    return fill if isinstance(fill, str) else 0.0
+    return value
 
 
 def _probe(model):

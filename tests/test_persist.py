@@ -58,6 +58,7 @@ def _frame(seed=0):
     X.loc[rng.choice(len(X), 10, replace=False), "colour"] = np.nan
     X["extra"] = rng.standard_normal(len(X))
     X["shape"] = pd.Series(rng.choice(["o", "x"], len(X)), dtype=object)
+    X["grade"] = rng.integers(1, 4, len(X))
     X.iloc[[3, 30], 0] = np.nan
     labels = pd.Series(np.array(["setosa", "versicolor", "virginica"], dtype=object)[y])
     return X, labels
@@ -83,7 +84,8 @@ def _builders():
             ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5,
                                   sparse_output=False), ["colour"]),
             ("gone", "drop", ["shape"]),
-            ("kept", "passthrough", [5])], remainder="passthrough")),
+            ("kept", "passthrough", [5]),
+            ("grade", OneHotEncoder(), ["grade"])], remainder="passthrough")),
         ("clf", SoftmaxNNClassifier(hidden_layer_sizes=(4, 3), activation="relu",
                                     random_state=0, max_iter=300))])
     bare_X = X.to_numpy(np.float32)
@@ -420,6 +422,12 @@ def npy_header_promising_a_gigabyte(m, path):
 def npy_header_promising_less_than_its_data(m, path):
     node = m.attrs(1)["coefs_"]["content"][0]
     m.members[node["file"]] = _npy_header((2,)) + m.array(node).tobytes()
+
+
+@case("size", match=r"has shape \(-4, -5\)")
+def npy_header_with_negative_dimensions(m, path):
+    node = m.attrs(1)["coefs_"]["content"][0]
+    m.members[node["file"]] = _npy_header((-4, -5)) + m.array(node).tobytes()
 
 
 @case("size", match="damaged member")
