@@ -461,7 +461,15 @@ def summary_command(args):
     model.coefs_ = [(W / scale[:, np.newaxis]).astype(W.dtype)]
     model.intercepts_ = [(b - (mean / scale) @ W).astype(b.dtype)]
     result = model.inference(X, y, cov_type=args.cov_type)
-    print(format_summary(result, odds_ratios=args.odds_ratios))
+    text = format_summary(result, odds_ratios=args.odds_ratios)
+    if categorical:
+        encoder = features.named_transformers_["categorical"]
+        encoder = encoder[-1] if hasattr(encoder, "steps") else encoder
+        base = ", ".join(f"{name} = {levels[drop]}" for name, levels, drop in zip(
+            categorical, encoder.categories_, encoder.drop_idx_))
+        head, rest = text.split("\n\n", 1)
+        text = f"{head}\none-hot encoded, relative to the first level: {base}\n\n{rest}"
+    print(text)
 
 
 def info_command(args):
@@ -492,7 +500,7 @@ def info_command(args):
         print(f"cross-validation ({meta.get('cv_folds')} folds, {meta.get('n_rows')} rows):")
         print(f"  {'model':<{width}}{'accuracy':>10}{'log-loss':>12}{'fit time (s)':>14}")
         for name, s in scores.items():
-            print(f"  {name:<{width}}{s['accuracy']:>10.4f}{s['log_loss']:>12.4g}"
+            print(f"  {name:<{width}}{s['accuracy']:>10.4f}{s['log_loss']:>12.4f}"
                   f"{s['fit_time_s']:>14.3f}")
     else:
         print("cross-validation: none (--cv 0)")

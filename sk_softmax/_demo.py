@@ -90,7 +90,7 @@ def compare(models, X, y, n_splits, progress, *, features=None, seed=0, warn=Non
         accuracy, loss, seconds = np.mean(scores, axis=0)
         results[name] = {"accuracy": float(accuracy), "log_loss": float(loss),
                          "fit_time_s": float(seconds)}
-        print(f"{name:<{width}}{accuracy:>10.4f}{loss:>12.4g}{seconds:>14.3f}", flush=True)
+        print(f"{name:<{width}}{accuracy:>10.4f}{loss:>12.4f}{seconds:>14.3f}", flush=True)
         if warn is not None:
             _report(caught, f"{name}, cross-validation", n_splits, warn)
     return results
