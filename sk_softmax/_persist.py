@@ -774,6 +774,8 @@ def _check_classifier(clf, what):
         hidden = clf._check_architecture()
     except ValueError as exc:
         raise _Refused(f"{what}: {exc}") from None
+    if isinstance(clf.random_state, np.random.RandomState):
+        _check_random_state(clf.random_state, f"{what}.random_state")
     if list(hidden) != units[1:-1]:
         raise _Refused(f"{what}: hidden_layer_sizes {hidden} do not match the fitted "
                        f"layers {units[1:-1]}")
@@ -784,6 +786,18 @@ def _check_classifier(clf, what):
         raise _Refused(f"{what}: reference_class {clf.reference_class!r} does not match "
                        "the fitted reference class")
     return n_features
+
+
+def _check_random_state(rng, what):
+    """numpy does not bound a RandomState's position when its state is set: a
+    position past the 624-word key reads outside it at the next draw (a refit)."""
+    if type(rng) is not np.random.RandomState:
+        raise _Refused(f"{what}: {_short(rng)}")
+    state = rng.get_state(legacy=False)
+    if state.get("bit_generator") != "MT19937" or not (
+            0 <= state["state"]["pos"] <= 624 and state["has_gauss"] in (0, 1)
+            and math.isfinite(state["gauss"])):
+        raise _Refused(f"{what}: invalid RandomState state")
 
 
 def _n_in(est, what):

@@ -810,6 +810,28 @@ def test_tampered_file_is_refused(models, tmp_path, base, craft, match):
     assert time.perf_counter() - start < 5
 
 
+def _random_state_node(m, pos):
+    state = np.random.RandomState(0).get_state(legacy=False)
+    return {"__class__": "RandomState", "__module__": "numpy.random.mtrand",
+            "__loader__": "RandomStateNode", "content": dict_node({
+                "bit_generator": json_node("MT19937"),
+                "state": dict_node({"key": m.array_node(state["state"]["key"]),
+                                    "pos": json_node(pos)}),
+                "has_gauss": json_node(0), "gauss": json_node(0.0)})}
+
+
+def test_random_state_position_is_checked(models, tmp_path):
+    """numpy accepts any position in a RandomState's state and then reads past its
+    key at the next draw (a refit would crash): refused on load."""
+    m = Model(models["simple"].path)
+    m.attrs(1)["random_state"] = _random_state_node(m, 624)
+    assert isinstance(load_model(m.write(tmp_path / "ok.skops"))[-1].random_state,
+                      np.random.RandomState)
+    m.attrs(1)["random_state"] = _random_state_node(m, 10**9)
+    with pytest.raises(ValueError, match="invalid RandomState state"):
+        load_model(m.write(tmp_path / "bad.skops"))
+
+
 # ------------------------------------------------------------------ size limits
 
 
