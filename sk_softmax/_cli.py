@@ -388,7 +388,7 @@ def _number(value, kind="coef"):
     return f"{value:.{digits - 1}e}"
 
 
-def format_summary(result, level=0.95, odds_ratios=False):
+def format_summary(result, reference, level=0.95, odds_ratios=False):
     """The inference table, columns as wide as their values (never run together)."""
     pct_low, pct_high = f"{50 - 50 * level:g}%", f"{50 + 50 * level:g}%"
     header = ["", "coef", "std err", "z", "P>|z|", f"[{pct_low}", f"{pct_high}]"]
@@ -403,7 +403,7 @@ def format_summary(result, level=0.95, odds_ratios=False):
         terms += [(str(name), result.coef[r, f], result.std_err_coef[r, f],
                    result.z_coef[r, f], result.p_coef[r, f], c_low[r, f], c_high[r, f])
                   for f, name in enumerate(result.feature_names)]
-        if all(np.isnan(t[2]) for t in terms):
+        if label == reference:
             blocks.append((label, None))
             continue
         rows = []
@@ -461,7 +461,7 @@ def summary_command(args):
     model.coefs_ = [(W / scale[:, np.newaxis]).astype(W.dtype)]
     model.intercepts_ = [(b - (mean / scale) @ W).astype(b.dtype)]
     result = model.inference(X, y, cov_type=args.cov_type)
-    text = format_summary(result, odds_ratios=args.odds_ratios)
+    text = format_summary(result, model.reference_class, odds_ratios=args.odds_ratios)
     if categorical:
         encoder = features.named_transformers_["categorical"]
         encoder = encoder[-1] if hasattr(encoder, "steps") else encoder

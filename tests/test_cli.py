@@ -435,15 +435,29 @@ def test_summary_columns_never_run_together(capsys, tmp_path):
     assert re.search(r"e\+0\d|e-0\d", out)
 
 
-def test_summary_with_a_text_column_and_one_line_errors(capsys, messy_csv):
-    status, out, err = cli(capsys, "summary", messy_csv, "--target", "species",
-                           "--reference-class", "setosa", "--drop", "id", "petal_length",
-                           "petal_width")
+def test_summary_with_a_text_column_and_one_line_errors(capsys, tmp_path):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.standard_normal(400),
+                          "party": rng.choice(["strong Rep", "weak Dem", "indep"], 400)})
+    logit = frame.x + frame.party.map({"strong Rep": 1, "weak Dem": -1, "indep": 0})
+    frame["vote"] = np.where(logit + rng.logistic(size=400) > 0, "Dole", "Clinton")
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    status, out, err = cli(capsys, "summary", path, "--target", "vote",
+                           "--reference-class", "Clinton")
     assert status == 0, err
-    assert "party_strong Rep" in out and "party_weak Dem" in out
-    status, _, err = cli(capsys, "summary", messy_csv, "--target", "species",
-                         "--reference-class", "tulip", "--drop", "id")
+    assert "relative to the first level: party = indep" in out
+    assert "party_strong Rep" in out and "party_weak Dem" in out and "class = Dole" in out
+    status, _, err = cli(capsys, "summary", path, "--target", "vote",
+                         "--reference-class", "tulip")
     assert status == 2 and "--reference-class 'tulip'" in first_error(err)
+
+
+def test_summary_of_separated_classes_warns_on_stderr(capsys, iris_csv):
+    status, out, err = cli(capsys, "summary", iris_csv, "--target", "species",
+                           "--reference-class", "setosa")
+    assert "sk-softmax: warning: " in err and "separated" in err
+    assert "Traceback" not in err and (status == 0 or len(err.strip().splitlines()) == 2)
 
 
 # -- 9. the binary comparison uses the matching C ------------------------------------
