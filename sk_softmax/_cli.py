@@ -158,7 +158,9 @@ def build_parser():
                      help="class whose logit is fixed at 0 (default: symmetric softmax)")
     fit.add_argument("--class-weight", type=_class_weight, metavar="W",
                      help="'balanced' or LABEL:WEIGHT,... (default: none)")
-    fit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fit.add_argument("--seed", default=0, help="random seed (default 0)",
+                     type=_type("seed", int, lambda v: 0 <= v < 2**32,
+                                "an integer in [0, 2**32)"))
     fit.add_argument("--cv", default=5, type=_type("cv", int, lambda v: v == 0 or v >= 2,
                      "0 (no cross-validation) or an integer >= 2"),
                      help="cross-validation folds (default 5; 0: none)")
@@ -198,6 +200,8 @@ def build_parser():
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     text = " ".join(str(message).split())
+    if category.__name__ == "ConvergenceWarning":
+        text += " (on the command line: --max-iter N)"
     sys.stderr.write(f"sk-softmax: warning: {category.__name__}: {text}\n")
 
 

@@ -60,8 +60,7 @@ def read_text(path):
 
 
 def _split(line, sep):
-    if sep == " ":
-        return line.split()
+    line = line.strip() if sep == " " else line
     return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
 
 
@@ -94,11 +93,8 @@ def record_lines(path, text, sep, n_names):
     """The line on which each data row starts; a row whose width differs from
     the header's is an error naming its line."""
     starts = []
-    if sep == " ":
-        records = ((k, line.split()) for k, line in enumerate(text.split("\n"), 1))
-    else:
-        reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
-        records = _numbered(reader)
+    lines = (line.strip() for line in io.StringIO(text)) if sep == " " else io.StringIO(text)
+    records = _numbered(csv.reader(lines, delimiter=sep, skipinitialspace=True))
     next(records, None)  # the header
     for line, fields in records:
         if not fields or (len(fields) == 1 and not fields[0].strip()):

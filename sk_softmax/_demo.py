@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import re
 import time
 import warnings
 
@@ -97,14 +98,16 @@ def compare(models, X, y, n_splits, progress, *, features=None, seed=0, warn=Non
 
 
 def _report(caught, where, n_fits, warn):
-    """One line per distinct warning: where, how many fits, its first sentence."""
-    counts = {}
+    """One line per kind of warning (numbers aside): where, in how many fits, the
+    first such message."""
+    counts, first = {}, {}
     for record in caught:
         text = " ".join(str(record.message).split())
-        key = (record.category.__name__, text.split(". ")[0])
+        key = (record.category.__name__, re.sub(r"\d+", "#", text))
         counts[key] = counts.get(key, 0) + 1
-    for (category, text), count in counts.items():
-        warn(f"{where}: {category} in {min(count, n_fits)} of {n_fits} fits: {text}")
+        first.setdefault(key, text)
+    for key, count in counts.items():
+        warn(f"{where}: {key[0]} in {min(count, n_fits)} of {n_fits} fits: {first[key]}")
 
 
 def run_demo(progress):

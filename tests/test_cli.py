@@ -284,7 +284,8 @@ def test_alpha_zero_works(capsys, iris_csv):
 @pytest.mark.parametrize("args, option", [
     (["--alpha", "-1"], "argument --alpha"), (["--alpha", "nan"], "argument --alpha"),
     (["--cv", "1"], "argument --cv"), (["--max-iter", "0"], "argument --max-iter"),
-    (["--hidden", "64,x"], "argument --hidden"), (["--compare", "svm"], "argument --compare"),
+    (["--hidden", "64,x"], "argument --hidden"), (["--seed", "-1"], "argument --seed"),
+    (["--compare", "svm"], "argument --compare"),
     (["--class-weight", "setosa:x"], "argument --class-weight"),
     (["--class-weight", "tulip:2"], "--class-weight 'tulip' is not one of the labels"),
     (["--reference-class", "tulip"], "--reference-class 'tulip' is not one of the labels"),
