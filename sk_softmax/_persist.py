@@ -893,28 +893,43 @@ def _check_encoder(est, what):
         if not len(values):
             raise _Refused(f"{what}.categories_[{k}] is empty")
     _bool(vars(est).get("_infrequent_enabled"), f"{what}._infrequent_enabled")
-    for name in ("_infrequent_indices", "_default_to_infrequent_mappings"):
-        value = vars(est).get(name)
-        if value is None and not est._infrequent_enabled:
-            continue
-        if type(value) is not list or len(value) != n:
-            raise _Refused(f"{what}.{name} must be a list of {n} entries")
-        for k, item in enumerate(value):
-            if item is None:
+    # transform builds a sparse matrix from these indices, which scipy does not
+    # bound-check: every index must stay inside its feature's output columns.
+    grouped = [len(c) for c in categories]  # output columns before any drop
+    infrequent = vars(est).get("_infrequent_indices")
+    mappings = vars(est).get("_default_to_infrequent_mappings")
+    if est._infrequent_enabled or infrequent is not None or mappings is not None:
+        if type(infrequent) is not list or type(mappings) is not list \
+                or len(infrequent) != n or len(mappings) != n:
+            raise _Refused(f"{what}: _infrequent_indices and "
+                           f"_default_to_infrequent_mappings must be lists of {n} entries")
+        for k, (rare, mapping) in enumerate(zip(infrequent, mappings)):
+            if rare is None and mapping is None:
                 continue
-            _array(item, f"{what}.{name}[{k}]", ndim=1, kinds="iu")
-            if len(item) and (item.min() < 0 or item.max() >= len(categories[k])):
-                raise _Refused(f"{what}.{name}[{k}] indexes outside the categories")
-            if name == "_default_to_infrequent_mappings" and \
-                    len(item) != len(categories[k]):
-                raise _Refused(f"{what}.{name}[{k}] must map every category")
-    for name in ("drop_idx_", "_drop_idx_after_grouping"):
+            where = f"{what}._infrequent_indices[{k}]"
+            _array(rare, where, ndim=1, kinds="iu")
+            n_cats = len(categories[k])
+            if not len(rare) or rare.min() < 0 or rare.max() >= n_cats or not np.all(
+                    rare[1:] > rare[:-1]):
+                raise _Refused(f"{where} must be sorted category indices")
+            _array(mapping, f"{what}._default_to_infrequent_mappings[{k}]",
+                   shape=(n_cats,), kinds="iu")
+            expected = np.empty(n_cats, dtype=np.int64)
+            frequent = np.setdiff1d(np.arange(n_cats), rare)
+            expected[rare] = len(frequent)
+            expected[frequent] = np.arange(len(frequent))
+            if not np.array_equal(mapping, expected):
+                raise _Refused(f"{what}._default_to_infrequent_mappings[{k}] does not "
+                               "group the infrequent categories")
+            grouped[k] = len(frequent) + 1
+    for name, bounds in (("drop_idx_", [len(c) for c in categories]),
+                         ("_drop_idx_after_grouping", grouped)):
         value = vars(est).get(name)
         if value is None:
             continue
         _array(value, f"{what}.{name}", shape=(n,), kinds="iu")
         if len(value) and (value.min() < 0 or any(
-                v >= len(c) for v, c in zip(value, categories))):
+                v >= bound for v, bound in zip(value, bounds))):
             raise _Refused(f"{what}.{name} indexes outside the categories")
     outs = vars(est).get("_n_features_outs")
     if type(outs) is not list or not all(_is_int(v) for v in outs):

@@ -629,6 +629,19 @@ def classifier_narrower_than_preprocessing(m, path):
     clf["_layout_params"]["content"][0] = tuple_node([json_node(8), json_node(3)])
 
 
+def _infrequent(m, mapping):
+    encoder = m.attrs(0, ("t", 1))
+    assert json.loads(encoder["_infrequent_enabled"]["content"]) is True
+    encoder["_infrequent_indices"] = list_node([m.array_node(np.array([3]))])
+    encoder["_default_to_infrequent_mappings"] = list_node([m.array_node(mapping)])
+
+
+@case("attributes", "mixed", match="_infrequent_indices.* must be sorted category indices")
+def encoder_infrequent_index_past_its_categories(m, path):
+    _infrequent(m, np.array([0, 1, 2, 3]))
+    m.attrs(0, ("t", 1))["_infrequent_indices"] = list_node([m.array_node(np.array([9]))])
+
+
 @case("attributes", "columns", match="n_jobs")
 def thousand_jobs(m, path):
     m.attrs(0)["n_jobs"] = json_node(1000)
@@ -912,24 +925,53 @@ def _segfault_file(models, path):
     return m.write(path)
 
 
+def _encoder_past_its_columns(models, path):
+    """A OneHotEncoder whose infrequent-category mapping sends a category to column
+    10**8: transform builds a sparse matrix that scipy does not bound-check, and
+    densifying it writes far outside the output."""
+    m = Model(models["mixed"].path)
+    _infrequent(m, np.array([0, 1, 2, 10**8]))
+    return m.write(path)
+
+
+def _encoder_with_fewer_outputs(models, path):
+    """_n_features_outs smaller than the categories: the same unchecked indices."""
+    m = Model(models["columns"].path)
+    m.attrs(0, ("t", 1), 1)["_n_features_outs"] = list_node([json_node(1)])
+    return m.write(path)
+
+
+SEGFAULT_CLASS = {
+    "reduce-constructor object array": (_segfault_file, "ConstructorFromReduceNode"),
+    "encoder mapping past its columns": (_encoder_past_its_columns,
+                                         "does not group the infrequent categories"),
+    "encoder with fewer outputs": (_encoder_with_fewer_outputs, "_n_features_outs"),
+}
+
+
 def test_segfault_class_refused_in_a_subprocess(models, tmp_path):
-    path = _segfault_file(models, tmp_path / "segv.skops")
-    X = models["simple"].X
-    X.to_csv(tmp_path / "data.csv", index=False)
+    """Files that crashed the interpreter (with skops' type checks only) are refused;
+    run in a subprocess, so that a regression fails this test, not the run."""
+    paths = [craft(models, tmp_path / f"segv{k}.skops")
+             for k, (craft, _) in enumerate(SEGFAULT_CLASS.values())]
+    models["simple"].X.to_csv(tmp_path / "data.csv", index=False)
     script = (
         "import sys, pandas as pd\n"
         "from sk_softmax._persist import load_model\n"
-        "try:\n"
-        "    model = load_model(sys.argv[1])\n"
-        "except ValueError as exc:\n"
-        "    print('refused:', exc)\n"
-        "else:\n"
-        "    print(model.predict(pd.read_csv(sys.argv[2])))\n")
-    done = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "data.csv")],
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        model = load_model(path)\n"
+        "    except ValueError as exc:\n"
+        "        print('refused:', exc, flush=True)\n"
+        "    else:\n"
+        "        print('LOADED', path, flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", script, *map(str, paths)],
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
-    assert done.stdout.startswith(f"refused: {path}: "), done.stdout
-    assert "ConstructorFromReduceNode" in done.stdout
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-2000:])
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(paths), lines
+    for line, path, (_, match) in zip(lines, paths, SEGFAULT_CLASS.values()):
+        assert line.startswith(f"refused: {path}: ") and match in line, line
 
 
 def test_command_line_reports_a_tampered_file_in_one_line(models, tmp_path, capsys):
