@@ -7,21 +7,30 @@ ignores). skops builds what each node's *loader* says, whatever type the node
 declares, so :func:`load_model` checks three things, in this order:
 
 1. the archive, before decompressing anything: member names, duplicates,
-   encryption, compression methods, declared sizes against caps
-   (:data:`MAX_SCHEMA_BYTES`, :data:`MAX_ARRAY_BYTES`, :data:`MAX_METADATA_BYTES`);
-   every ``.npy`` header (dtype and shape) is parsed here and the member's
-   declared size must be exactly what that shape needs;
-2. the schema: every node's ``(type, loader)`` pair must be in
-   :data:`ALLOWED_NODES` (no reduce, function, method, partial, bytes, set or
-   object nodes except the trusted estimators), arrays numeric or unicode (object
-   arrays only as lists of plain strings), shared ``__id__`` references only
-   between identical nodes; then skops builds the model from a clean in-memory
-   copy of the checked members, trusting exactly the types found;
-3. the model: every fitted attribute's type, dtype, shape and finiteness against
-   the model's own layout (see :func:`check_model`), the hyper-parameters through
-   each estimator's ``_validate_params``, and a one-row probe prediction.
+   encryption, compression methods (stored and deflated only), declared sizes
+   against caps (:data:`MAX_SCHEMA_BYTES`, :data:`MAX_ARRAY_BYTES`,
+   :data:`MAX_METADATA_BYTES`); every ``.npy`` header (dtype and shape) is parsed
+   and the member's declared size must be exactly what that shape needs. Members
+   are then read in bounded chunks, never inflating past their declared size;
+2. the schema, walked in the order skops builds it: every node's ``(type,
+   loader)`` pair must be in :data:`ALLOWED_NODES` (no reduce, constructor,
+   function, method, partial, bytes, set or object nodes except the trusted
+   estimators), arrays numeric or unicode, object arrays only as lists of plain
+   strings (missing values allowed: encoder categories), a repeated ``__id__``
+   resolved as skops resolves it (the first node with it; a cycle is refused).
+   skops then builds the model from a clean in-memory copy of exactly the checked
+   members, trusting exactly the types found;
+3. the model (:func:`_check_model`): every fitted attribute's type, dtype, shape
+   and finiteness against the model's own layout (the classifier's
+   ``_layout_params`` against its weights before anything is allocated from it;
+   each step's input width against what the step before outputs; a
+   OneHotEncoder's indices, which scikit-learn turns into an unchecked sparse
+   matrix; a RandomState's position), the hyper-parameters through each
+   estimator's ``_validate_params``, and a one-row probe through ``predict_proba``.
 
-Any failure is a ``ValueError`` that names the file and the problem.
+Any failure is a ``ValueError`` that names the file and the problem, on one line.
+The schema cap is 16 MiB rather than less because skops writes every string of an
+object array (feature names, one-hot categories) into ``schema.json``.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -524,7 +533,7 @@ def _load(path):
         raise _Refused(f"skops could not build the model ({type(exc).__name__}: "
                        f"{exc})") from None
     try:
-        check_model(model)
+        _check_model(model)
     except _Refused:
         raise
     except Exception as exc:  # a check tripped on a value of an unexpected form
@@ -1141,7 +1150,7 @@ def _check(est, what):
     return check(est, what)
 
 
-def check_model(model):
+def _check_model(model):
     """Check a loaded model's structure and fitted attributes; raise ``_Refused``.
 
     The model is a SoftmaxNNClassifier, or a Pipeline whose last step is one and
