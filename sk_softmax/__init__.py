@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._classifier import SoftmaxNNClassifier
+from ._identification import SeparationWarning
 from ._inference import InferenceResult
 
 __version__ = "0.1.0"
-__all__ = ["InferenceResult", "SoftmaxNNClassifier", "__version__"]
+__all__ = ["InferenceResult", "SeparationWarning", "SoftmaxNNClassifier", "__version__"]

@@ -24,8 +24,15 @@ from ._network import (
 )
 from ._objective import L2Penalty, PenalisedObjective
 from ._predict import map_logits
-from ._prepare import prepare_in_memory, reference_index, restored_on_error
+from ._prepare import prepare_in_memory, reference_index, restored_on_error, shorten
 from ._solver import check_result, minimize_objective
+
+
+def _read_only(array):
+    """A read-only view of ``array``: a write raises instead of being lost."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -284,7 +291,11 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         return prepare_in_memory(self, X, y, sample_weight, classes)
 
     def _minimise(self, objective, theta0, callbacks):
-        """Run the solver from ``theta0``; return SciPy's result and the loss curve."""
+        """Run the solver from ``theta0``; return SciPy's result and the loss curve.
+
+        After an abnormal stop SciPy's ``fun`` may belong to a rejected trial point:
+        it is recomputed at the returned parameters, so ``loss_`` is ``J(x)``.
+        """
         callbacks.begin(theta0)
         # Trial points of a line search may overflow; the solver rejects them, and
         # the accepted parameters are checked for finiteness below.
@@ -295,11 +306,14 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
                 verbose=self.verbose, on_iteration=callbacks,
             )
+            finite = np.all(np.isfinite(result.x))
+            if finite and result.status != 0:
+                result.fun = objective(result.x)[0]
         callbacks.close_iterations()
-        if not np.all(np.isfinite(result.x)):
+        if not finite or not np.isfinite(result.fun):
             raise ValueError(
-                "The solver produced non-finite parameters; scale the data or "
-                "increase alpha."
+                "The solver produced non-finite parameters or a non-finite loss; "
+                "scale the data or increase alpha."
             )
         return result, loss_curve
 
@@ -337,13 +351,18 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         return tuple(int(s) for s in sizes)
 
     def _initial_theta(self, layout, classes):
-        """Return the previous solution (warm start), zeros or Glorot-uniform weights."""
-        if (
-            self.warm_start
-            and hasattr(self, "coefs_")
-            and np.array_equal(self.classes_, classes)
-            and self._layout == layout
-        ):
+        """Return the previous solution (warm start), zeros or Glorot-uniform weights.
+
+        A warm start with other classes is refused (as MLPClassifier does); with
+        another architecture it starts afresh.
+        """
+        warm = self.warm_start and hasattr(self, "coefs_")
+        if warm and not np.array_equal(self.classes_, classes):
+            raise ValueError(
+                f"warm_start=True needs the classes of the previous fit, "
+                f"{shorten(self.classes_)}; this fit has {shorten(classes)}. Set "
+                "warm_start=False to start afresh.")
+        if warm and self._layout == layout:
             return layout.pack(self.coefs_, self.intercepts_)
         if len(layout.shapes) == 1:
             return np.zeros(layout.n_params)
@@ -403,13 +422,19 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     @property
     def coef_(self):
-        """LogisticRegression-layout weights; only when ``hidden_layer_sizes=()``."""
-        return logistic_regression_layout(*self._linear_output())[0]
+        """LogisticRegression-layout weights; only when ``hidden_layer_sizes=()``.
+
+        Read-only: writing into it raises (set ``coefs_`` instead).
+        """
+        return _read_only(logistic_regression_layout(*self._linear_output())[0])
 
     @property
     def intercept_(self):
-        """LogisticRegression-layout intercepts; only when ``hidden_layer_sizes=()``."""
-        return logistic_regression_layout(*self._linear_output())[1].copy()
+        """LogisticRegression-layout intercepts; only when ``hidden_layer_sizes=()``.
+
+        Read-only: writing into it raises (set ``intercepts_`` instead).
+        """
+        return _read_only(logistic_regression_layout(*self._linear_output())[1])
 
     def _linear_output(self):
         check_is_fitted(self)

@@ -9,6 +9,7 @@ from scipy import stats
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._hessian import SoftmaxHessian
+from ._identification import SeparationWarning, check_design_rank, separated_classes
 from ._loss import log_softmax
 from ._network import forward, logistic_regression_layout
 from ._objective import L2Penalty
@@ -50,15 +51,19 @@ class InferenceResult:
     aic, bic : float
         ``-2 llf + 2 k`` and ``-2 llf + k log(n_obs)``, ``k`` free parameters.
     pseudo_r2 : float
-        McFadden's ``1 - llf / llnull``.
+        McFadden's ``1 - llf / llnull``; NaN under complete separation.
     n_obs : float
         Number of observations, ``sum_i s_i`` (sample weights count as frequencies).
     classes, feature_names : ndarray
         Row and column labels of the tables.
+    separated : ndarray
+        The classes whose coefficients a (quasi-)complete separation leaves
+        unbounded (their statistics are NaN); empty when there is none.
     """
 
     def __init__(self, estimates, std_errs, cov, cov_type, llf, llnull, n_obs, k,
-                 classes, feature_names, has_intercept=True):
+                 classes, feature_names, has_intercept=True, separated=(),
+                 complete_separation=False):
         (self.coef, self.intercept), (self.std_err_coef, self.std_err_intercept) = (
             estimates, std_errs
         )
@@ -70,9 +75,10 @@ class InferenceResult:
         self.llf, self.llnull, self.n_obs = llf, llnull, n_obs
         self.aic = -2 * llf + 2 * k
         self.bic = -2 * llf + k * np.log(n_obs)
-        self.pseudo_r2 = 1 - llf / llnull
+        self.pseudo_r2 = np.nan if complete_separation else 1 - llf / llnull
         self.classes, self.feature_names = classes, feature_names
         self.has_intercept = has_intercept
+        self.separated = np.asarray(separated)
 
     def conf_int(self, level=0.95):
         """Return ``(lower, upper)`` normal confidence intervals for ``coef`` and
@@ -106,13 +112,16 @@ class InferenceResult:
             f"llnull = {self.llnull:.6g}, pseudo R2 = {self.pseudo_r2:.4f}",
             f"AIC = {self.aic:.6g}, BIC = {self.bic:.6g}, covariance: {self.cov_type}",
         ]
+        if self.separated.size:
+            lines.append(f"Separation: no maximum-likelihood estimate for class(es) "
+                         f"{shorten(self.separated)}; their statistics are NaN.")
         width = max([9] + [len(str(name)) + 2 for name in self.feature_names])
         header = (f"{'':<{width}}{'coef':>11}{'std err':>11}{'z':>9}{'P>|z|':>9}"
                   f"{'[' + pct:>11}{pct + ']':>11}")
         rows = list(self._rows(level))
         for label in self.classes:
             values = [r[1:] for r in rows if r[0] == label]
-            if all(np.isnan(v[2]) for v in values):
+            if all(np.isnan(v[2]) for v in values) and label not in self.separated:
                 lines += ["", f"class = {label}: reference class, every coefficient fixed at 0"]
                 continue
             lines += ["", f"class = {label}", header, "-" * len(header)]
@@ -213,6 +222,11 @@ def inference(model, X, y, sample_weight=None, cov_type="nonrobust"):
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     class_weights, _, _ = class_weights_and_total(
         model.class_weight, model.classes_, label_summary(y, sample_weight))
+    sample_weight = sample_weight * class_weights[y_true]
+    separated = np.zeros(len(model.classes_), dtype=bool)
+    if model.alpha == 0:  # a penalised estimate is identified and always exists
+        check_design_rank(X, sample_weight, model.fit_intercept, feature_names(model, X))
+        separated = _separation(model, X, y_true, sample_weight)
     if model.alpha > 0:
         warnings.warn(
             f"alpha={model.alpha} > 0: the covariance is that of the penalised "
@@ -220,14 +234,41 @@ def inference(model, X, y, sample_weight=None, cov_type="nonrobust"):
             "estimate. Fit with alpha=0 for classical standard errors.",
             UserWarning, stacklevel=3,
         )
-    return inference_result(model, X, y_true, sample_weight * class_weights[y_true],
-                            cov_type)
+    return inference_result(model, X, y_true, sample_weight, cov_type, separated)
 
 
-def inference_result(model, X, y_true, sample_weight, cov_type):
+def feature_names(model, X):
+    """The model's feature names, or ``x0, x1, ...``."""
+    names = getattr(model, "feature_names_in_", None)
+    return np.array([f"x{j}" for j in range(X.shape[1])]) if names is None else names
+
+
+def _separation(model, X, y_true, sample_weight):
+    """The separated classes (bool per class), warning when there are any."""
+    layout = model._layout
+    separated = separated_classes(X, y_true, sample_weight, model.fit_intercept,
+                                  len(model.classes_), layout.reference)
+    if separated is None:
+        warnings.warn("The data is too large to check for separation: if the "
+                      "classes are separated, the standard errors are meaningless.",
+                      SeparationWarning, stacklevel=4)
+        return np.zeros(len(model.classes_), dtype=bool)
+    if separated.any():
+        warnings.warn(
+            "The classes are completely or quasi-completely separated: the "
+            "maximum-likelihood estimate does not exist and the coefficients of "
+            f"class(es) {shorten(model.classes_[separated])} (relative to the reference "
+            "class) grow without bound; their statistics are set to NaN. Remove the "
+            "separating features, merge classes, or fit with alpha > 0.",
+            SeparationWarning, stacklevel=4)
+    return separated
+
+
+def inference_result(model, X, y_true, sample_weight, cov_type, separated=None):
     """The :class:`InferenceResult` of a fitted softmax regression on validated data.
 
-    ``sample_weight`` are the ``s_i`` (sample weights times class weights).
+    ``sample_weight`` are the ``s_i`` (sample weights times class weights);
+    ``separated`` (bool per class) marks the classes whose statistics are NaN.
     Standard errors of ``coef_`` and ``intercept_`` are ``sqrt(diag(M cov M^T))``
     with ``M`` the linear map from the free parameters; entries that no free
     parameter moves (the reference class, absent intercepts) are NaN.
@@ -238,22 +279,42 @@ def inference_result(model, X, y_true, sample_weight, cov_type):
                              sample_weight / sw_sum, layout)
     information = L2Penalty(layout, model.alpha / sw_sum).add_to_matrix(hessian.matrix())
     centred = layout.reference is None and model.fit_intercept
+    classes = model.classes_
+    separated = np.zeros(len(classes), bool) if separated is None else separated
+    if not centred and not separated.any():
+        check_positive_definite(information)
     cov = free_cov(information, hessian.score_outer(), sw_sum, cov_type,
-                   pseudo_inverse=centred)
+                   pseudo_inverse=centred or separated.any())
+    # Rows of coef_: one per class, or one (class 1 against class 0) for two classes.
+    unreliable = separated if len(classes) > 2 else separated.any(keepdims=True)
     std_errs = []
     for M, shape in coef_jacobians(layout, len(theta)):
-        err = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", M, cov, M), 0))
+        variance = np.einsum("ij,jk,ik->i", M, cov, M)
+        err = np.sqrt(np.where(variance > 0, variance, np.nan))  # never a variance <= 0
         err[~np.any(M != 0, axis=1)] = np.nan  # fixed, not estimated
-        std_errs.append(err.reshape(shape))
+        err = err.reshape(shape)
+        err[unreliable] = np.nan
+        std_errs.append(err)
     log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, "identity")[-1])
-    llf = float(sample_weight @ log_proba[np.arange(len(y_true)), y_true])
-    classes = model.classes_
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        names = np.array([f"x{j}" for j in range(X.shape[1])])
+    own_log_proba = log_proba[np.arange(len(y_true)), y_true]
+    llf = float(sample_weight @ own_log_proba)
     return InferenceResult(
         (model.coef_, model.intercept_), std_errs, cov, cov_type, llf,
         null_log_likelihood(y_true, sample_weight, len(classes)), sw_sum,
         layout.n_params - centred, classes[1:] if len(classes) == 2 else classes,
-        names, model.fit_intercept,
+        feature_names(model, X), model.fit_intercept, classes[separated],
+        complete_separation=separated.any() and bool(np.all(own_log_proba > -1e-6)),
     )
+
+
+def check_positive_definite(information):
+    """Raise ValueError unless the information matrix is positive definite."""
+    try:
+        np.linalg.cholesky(information)
+    except np.linalg.LinAlgError:
+        smallest = np.linalg.eigvalsh(information)[0]
+        raise ValueError(
+            "The information matrix is not positive definite (smallest eigenvalue "
+            f"{smallest:.3g}): the parameters are not identified at this fit, so they "
+            "have no standard errors. Check for collinear features or classes with "
+            "too few samples.") from None

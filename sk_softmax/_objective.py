@@ -2,11 +2,12 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+import threadpoolctl
 
 from ._loss import nll_gradient_inplace
 from ._network import ACTIVATIONS, DERIVATIVES
@@ -19,6 +20,53 @@ BLOCK_VALUES = 2**16
 
 #: Below this many values of X and activations a fit is not worth a second thread.
 MIN_VALUES_PER_THREAD = 2**20
+
+
+def _release_blas_control():
+    """Let the calling thread set OpenBLAS's threads.
+
+    threadpoolctl >= 3.8 lets only one thread (the first to set a limit, until it
+    is cleared) change a process-wide OpenBLAS pool; a set from any other thread is
+    silently ignored. The limiter below sets and restores from whichever thread
+    comes first and last, so it clears that control around each change.
+    """
+    controller = getattr(threadpoolctl, "OpenBLASController", None)
+    clear = getattr(controller, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
+class _SingleThreadedBLAS:
+    """BLAS held to one thread while any objective of this process is in use.
+
+    Reference-counted, so that fits overlapping in several threads restore the
+    BLAS threads the process had before the first of them, whatever order they
+    finish in (a per-fit ``threadpool_limits`` would restore the limit of 1 set by
+    the other fit).
+    """
+
+    def __init__(self):
+        self._lock, self._users, self._limits = threading.Lock(), 0, None
+
+    def __enter__(self):
+        with self._lock:
+            if self._users == 0:
+                _release_blas_control()
+                self._limits = threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+            self._users += 1
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                _release_blas_control()
+                self._limits.restore_original_limits()
+                _release_blas_control()
+                self._limits = None
+
+
+#: The one BLAS limiter every :class:`Objective` uses.
+SINGLE_THREADED_BLAS = _SingleThreadedBLAS()
 
 
 def row_values(X, units):
@@ -133,10 +181,10 @@ class Objective:
             if key not in workspaces:
                 workspaces[key] = self._workspace(key[1])
             self.shares[key[0]].append(block + workspaces[key])
-        self._executor = self._limits = None
+        self._executor = None
 
     def __enter__(self):
-        self._limits = threadpool_limits(limits=1, user_api="blas")
+        SINGLE_THREADED_BLAS.__enter__()
         if self.n_threads > 1:
             self._executor = ThreadPoolExecutor(self.n_threads)
         return self
@@ -144,8 +192,8 @@ class Objective:
     def __exit__(self, *exc_info):
         if self._executor is not None:
             self._executor.shutdown()
-        self._limits.restore_original_limits()
-        self._executor = self._limits = None
+        SINGLE_THREADED_BLAS.__exit__(*exc_info)
+        self._executor = None
 
     def __call__(self, theta):
         """Return the data term and its gradient at ``theta``, both float64."""

@@ -150,10 +150,11 @@ def merge_summaries(summaries):
     """One :func:`label_summary` from those of several chunks."""
     labels = np.unique(np.concatenate([s[0] for s in summaries]))
     row_counts, weighted_counts = np.zeros(len(labels), np.intp), np.zeros(len(labels))
-    for labels_c, rows_c, weighted_c in summaries:
-        index = np.searchsorted(labels, labels_c)
-        row_counts[index] += rows_c
-        weighted_counts[index] += weighted_c
+    with np.errstate(over="ignore"):  # an infinite total is refused with a message
+        for labels_c, rows_c, weighted_c in summaries:
+            index = np.searchsorted(labels, labels_c)
+            row_counts[index] += rows_c
+            weighted_counts[index] += weighted_c
     return labels, row_counts, weighted_counts
 
 
@@ -209,8 +210,9 @@ def class_weights_and_total(class_weight, classes, summary):
         raise ValueError(
             f"class_weight must be finite and non-negative; got {shorten(weights[bad])} "
             f"for class(es) {shorten(classes[bad])}.")
-    class_counts = counts * weights
-    sw_sum = float(class_counts.sum())
+    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+        class_counts = counts * weights
+        sw_sum = float(class_counts.sum())
     if not np.isfinite(sw_sum):
         raise ValueError("The sample weights (times the class weights) sum to "
                          "infinity; rescale sample_weight.")

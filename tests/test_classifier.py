@@ -184,14 +184,18 @@ def test_warm_start_resumes(hidden):
 
 
 def test_warm_start_ignored_when_architecture_changes():
-    """Other classes or layers: warm_start falls back to a fresh initialisation."""
+    """Other layers: warm_start falls back to a fresh initialisation; other classes
+    are refused (as MLPClassifier does), naming both class sets."""
     X, y = make_problem(n_samples=60)
     clf = SoftmaxNNClassifier(warm_start=True).fit(X, y)
     clf.set_params(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
     fresh = SoftmaxNNClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
     assert_allclose(clf.coefs_[0], fresh.coefs_[0])
-    clf.fit(X, np.where(y == 2, 1, y))
-    assert clf.coefs_[-1].shape == (3, 2)
+    coefs = [c.copy() for c in clf.coefs_]
+    with pytest.raises(ValueError, match=r"previous fit, \[0, 1, 2\]; this fit has \[0, 1\]"):
+        clf.fit(X, np.where(y == 2, 1, y))
+    assert_array_equal(clf.classes_, [0, 1, 2])
+    assert all(np.array_equal(a, b) for a, b in zip(clf.coefs_, coefs))
 
 
 def test_symmetric_centring():

@@ -136,6 +136,11 @@ def _bad_inputs():
         ("zero weights", {}, X, y, {"sample_weight": np.zeros(60)}),
         ("weights too short", {}, X, y, {"sample_weight": np.ones(59)}),
         ("unknown reference class", {"reference_class": 7}, X, y, {}),
+        ("negative class weight", {"class_weight": {0: -1, 1: 2, 2: 1}}, X, y, {}),
+        ("infinite class weight", {"class_weight": {0: np.inf, 1: 2, 2: 1}}, X, y, {}),
+        ("NaN class weight", {"class_weight": {0: np.nan, 1: 2, 2: 1}}, X, y, {}),
+        ("weights sum to infinity", {}, X, y, {"sample_weight": np.full(60, 1e307)}),
+        ("infinite weight", {}, X, y, {"sample_weight": np.r_[np.inf, np.ones(59)]}),
     ]
 
 

@@ -12,7 +12,7 @@ from sklearn.datasets import load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from sk_softmax import SoftmaxNNClassifier
+from sk_softmax import SeparationWarning, SoftmaxNNClassifier
 from sk_softmax._hessian import SoftmaxHessian
 from sk_softmax._network import ParamLayout
 from sk_softmax._objective import L2Penalty
@@ -214,11 +214,15 @@ def test_summary_and_frame(iris):
     pd = pytest.importorskip("pandas")
     X, y = iris
     df = pd.DataFrame(X[:, :2], columns=["sepal length", "sepal width"])
-    clf = SoftmaxNNClassifier(reference_class=0, **EXACT).fit(df, y)
-    result = clf.inference(df, y)
+    # Setosa is separated by the sepal measurements: with versicolor as the
+    # reference, setosa's statistics are NaN and virginica's are estimated.
+    clf = SoftmaxNNClassifier(reference_class=1, **EXACT).fit(df, y)
+    with pytest.warns(SeparationWarning, match=r"class\(es\) \[0\]"):
+        result = clf.inference(df, y)
     text = result.summary()
-    assert "class = 1" in text and "class = 2" in text and "sepal width" in text
-    assert "reference" in text and "pseudo R2" in text
+    assert "class = 0" in text and "class = 2" in text and "sepal width" in text
+    assert "reference" in text and "pseudo R2" in text and "Separation" in text
+    assert np.all(np.isfinite(result.std_err_coef[2]))
     frame = result.to_frame()
     assert frame.shape == (9, 6)
     assert frame.loc[(2, "sepal width"), "std err"] == pytest.approx(
