@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 
 from ._csv import (
-    SEPARATORS,
     CLIError,
     check_output,
     check_target,
+    describe,
     feature_columns,
     label_of,
     labels,
@@ -24,6 +24,7 @@ from ._csv import (
     numeric_or_text,
     read_table,
     refuse_missing,
+    separator_option,
     write_atomic,
 )
 
@@ -75,15 +76,6 @@ def _hidden(text):
     return sizes
 
 
-def _separator(text):
-    names = {name: sep for sep, name in SEPARATORS.items()} | {r"\t": "\t"}
-    sep = names.get(text.lower(), text)
-    if len(sep) != 1 or sep in "\"'\n.":
-        raise argparse.ArgumentTypeError(
-            f"one character, or one of {', '.join(names)}; got {text!r}")
-    return sep
-
-
 def _class_weight(text):
     if text in ("balanced", "none"):
         return None if text == "none" else text
@@ -106,7 +98,7 @@ def _version():
 
 def _reading(parser):
     group = parser.add_argument_group("reading the CSV")
-    group.add_argument("--sep", type=_separator, metavar="SEP",
+    group.add_argument("--sep", type=separator_option, metavar="SEP",
                        help="field separator (default: detected; tab, space, ';', ...)")
     group.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
 
@@ -128,23 +120,10 @@ def _features(parser, summary=False):
                        "an integer >= 1"), metavar="N", help="solver iteration limit")
 
 
-def build_parser():
+def _fit_options(fit):
     from ._classifier import SoftmaxNNClassifier
 
-    alpha = SoftmaxNNClassifier().alpha
-    parser = Parser(
-        prog="sk-softmax", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Softmax classifier (optional hidden layers) trained by maximum "
-        "likelihood. Without a command: the digits demo.")
-    parser.add_argument("--version", action="version", version=_version())
-    commands = parser.add_subparsers(dest="command", metavar="{fit,predict,summary,info}")
-
-    def command(name, help):
-        return commands.add_parser(name, help=help, epilog=EXAMPLES,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-
-    fit = command("fit", "cross-validate (next to LogisticRegression by default), then fit "
-                  "on all rows (and save)")
+    alpha = SoftmaxNNClassifier().alpha  # one default: the estimator's
     fit.add_argument("data", help="CSV file with a header row")
     fit.add_argument("--target", required=True, help="name of the label column")
     fit.add_argument("--hidden", type=_hidden, default=(), metavar="64,32",
@@ -171,6 +150,22 @@ def build_parser():
     fit.add_argument("--force", action="store_true", help="replace an existing --save file")
     _features(fit)
     _reading(fit)
+
+
+def build_parser():
+    parser = Parser(
+        prog="sk-softmax", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Softmax classifier (optional hidden layers) trained by maximum "
+        "likelihood. Without a command: the digits demo.")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", metavar="{fit,predict,summary,info}")
+
+    def command(name, help):
+        return commands.add_parser(name, help=help, epilog=EXAMPLES,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    _fit_options(command("fit", "cross-validate (next to LogisticRegression by default), "
+                         "then fit on all rows (and save)"))
     predict = command("predict", "predict with a saved model")
     predict.add_argument("model", help="a model file written by 'sk-softmax fit --save'")
     predict.add_argument("data", help="CSV file with the model's feature columns (others "
@@ -253,21 +248,26 @@ def _warn(text):
     sys.stderr.write(f"sk-softmax: warning: {text}\n")
 
 
-def _describe(table, y, numeric, categorical):
-    n_classes = len(np.unique(y))
-    line = (f"{table.path}: {len(y)} rows, {len(numeric) + len(categorical)} features, "
-            f"{n_classes} classes ({SEPARATORS.get(table.sep, repr(table.sep))}-separated")
-    print(line + (", decimal comma)" if table.decimal == "," else ")"))
-    if categorical:
-        print("one-hot encoded: " + ", ".join(
-            f"{c} ({table.frame[c].nunique()} values)" for c in categorical))
+def _cross_validate(args, ours, features, X, y, n_classes):
+    """Print the cross-validated scores of ours and the --compare peers; return them."""
+    from ._demo import compare, peers
+
+    print(f"{args.cv}-fold cross-validation, alpha={args.alpha:g}, seed {args.seed}")
+    if args.hidden and args.compare in ("lr", "all"):
+        print("(LogisticRegression has no hidden layers: a linear baseline)")
+    which = {"none": (), "lr": ("lr",), "mlp": ("mlp",), "all": ("lr", "mlp")}
+    models = {f"SoftmaxNNClassifier{args.hidden}": ours, **peers(
+        args.alpha, args.hidden or (100,), n_classes=n_classes,
+        reference=ours.reference_class, which=which[args.compare], seed=args.seed,
+        max_iter=args.max_iter, class_weight=ours.class_weight)}
+    return compare(models, X, y, args.cv, _progress, features=features, seed=args.seed,
+                   warn=_warn)
 
 
 def fit_command(args):
     from sklearn.pipeline import Pipeline
 
     from ._classifier import SoftmaxNNClassifier
-    from ._demo import compare, peers
 
     save = check_output(args.save, "--save", [args.data], args.force)
     if save:
@@ -290,21 +290,10 @@ def fit_command(args):
         reference_class=label_of(args.reference_class, y), class_weight=weights,
         max_iter=args.max_iter or SoftmaxNNClassifier().max_iter, random_state=args.seed)
     features = make_features(numeric, categorical, args.impute)
-    _describe(table, y, numeric, categorical)
+    describe(table, y, numeric, categorical)
     if missing:
         print(f"imputed: {missing[0]} missing cell(s) ({args.impute}, with indicator columns)")
-    scores = {}
-    if args.cv:
-        print(f"{args.cv}-fold cross-validation, alpha={args.alpha:g}, seed {args.seed}")
-        models = {f"SoftmaxNNClassifier{args.hidden}": ours}
-        which = {"none": (), "lr": ("lr",), "mlp": ("mlp",), "all": ("lr", "mlp")}
-        if args.hidden and args.compare in ("lr", "all"):
-            print("(LogisticRegression has no hidden layers: a linear baseline)")
-        models.update(peers(args.alpha, args.hidden or (100,), n_classes=len(classes),
-                            reference=ours.reference_class, which=which[args.compare],
-                            seed=args.seed, max_iter=args.max_iter, class_weight=weights))
-        scores = compare(models, X, y, args.cv, _progress, features=features,
-                         seed=args.seed, warn=_warn)
+    scores = _cross_validate(args, ours, features, X, y, len(classes)) if args.cv else {}
     start = time.perf_counter()
     _progress(f"fitting on all {len(y)} rows ...")
     model = Pipeline([("features", features), ("model", ours)]).fit(X, y)

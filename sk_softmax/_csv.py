@@ -4,6 +4,7 @@ and output paths that never overwrite an input (atomic writes)."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import argparse
 import csv
 import difflib
 import io
@@ -251,6 +252,27 @@ def labels(table, target):
             y = y.astype(np.int64)
         return y
     return values.astype(str).to_numpy().astype(str)
+
+
+def separator_option(text):
+    """``--sep``: one character or a name (tab, space, ...)."""
+    names = {name: sep for sep, name in SEPARATORS.items()} | {r"\t": "\t"}
+    sep = names.get(text.lower(), text)
+    if len(sep) != 1 or sep in "\"'\n.":
+        raise argparse.ArgumentTypeError(
+            f"one character, or one of {', '.join(names)}; got {text!r}")
+    return sep
+
+
+def describe(table, y, numeric, categorical):
+    """Print what was read: rows, features, classes, dialect, one-hot columns."""
+    n_classes = len(np.unique(y))
+    line = (f"{table.path}: {len(y)} rows, {len(numeric) + len(categorical)} features, "
+            f"{n_classes} classes ({SEPARATORS.get(table.sep, repr(table.sep))}-separated")
+    print(line + (", decimal comma)" if table.decimal == "," else ")"))
+    if categorical:
+        print("one-hot encoded: " + ", ".join(
+            f"{c} ({table.frame[c].nunique()} values)" for c in categorical))
 
 
 # -- features ---------------------------------------------------------------------
