@@ -179,6 +179,16 @@ def save_model(model, path, *, metadata=None):
             raise ValueError(f"{path}: not saved, the model would not load: "
                              f"{_one_line(exc)}") from None
         os.replace(tmp, path)
+        try:  # make the rename itself durable
+            dir_fd = os.open(directory, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
     except BaseException:
         try:
             os.unlink(tmp)

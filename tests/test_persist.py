@@ -195,6 +195,22 @@ def test_save_is_atomic_and_refuses_what_would_not_load(models, tmp_path):
     assert load_model(link) is not None
 
 
+def test_missing_file_is_an_os_error(tmp_path):
+    with pytest.raises(OSError):
+        load_model(tmp_path / "absent.skops")
+    with pytest.raises(OSError):
+        load_metadata(tmp_path / "absent.skops")
+
+
+def test_trusted_types_exist():
+    """The allow-list names the classes where this scikit-learn defines them."""
+    import importlib
+
+    for name in _persist.TRUSTED_TYPES:
+        module, _, cls = name.rpartition(".")
+        assert getattr(importlib.import_module(module), cls).__module__ == module
+
+
 # --------------------------------------------------------------- tampered corpus
 
 CASES = []
