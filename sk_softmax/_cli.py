@@ -435,7 +435,8 @@ def summary_command(args):
     numeric, categorical = feature_columns(table, args, exclude=[args.target])
     check_target(y, args)
     refuse_missing(table, numeric + categorical, args.impute)
-    features = make_features(numeric, categorical, args.impute, summary=True)
+    base = [table.frame[c].mode().iloc[0] for c in categorical]  # the most frequent
+    features = make_features(numeric, categorical, args.impute, base_levels=base)
     pd = __import__("pandas")
     design = features.fit_transform(table.frame[numeric + categorical])
     X = pd.DataFrame(np.asarray(design, dtype=np.float64),
@@ -456,12 +457,10 @@ def summary_command(args):
     result = model.inference(X, y, cov_type=args.cov_type)
     text = format_summary(result, model.reference_class, odds_ratios=args.odds_ratios)
     if categorical:
-        encoder = features.named_transformers_["categorical"]
-        encoder = encoder[-1] if hasattr(encoder, "steps") else encoder
-        base = ", ".join(f"{name} = {levels[drop]}" for name, levels, drop in zip(
-            categorical, encoder.categories_, encoder.drop_idx_))
         head, rest = text.split("\n\n", 1)
-        text = f"{head}\none-hot encoded, relative to the first level: {base}\n\n{rest}"
+        levels = ", ".join(f"{c} = {level}" for c, level in zip(categorical, base))
+        text = f"{head}\none-hot encoded, relative to the most frequent level: {levels}" + (
+            f"\n\n{rest}")
     print(text)
 
 

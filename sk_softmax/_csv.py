@@ -353,27 +353,33 @@ def refuse_missing(table, columns, impute):
     return found
 
 
-def make_features(numeric, categorical, impute, summary=False):
-    """The ColumnTransformer: numeric columns scaled (summary: as they are),
-    text columns one-hot encoded, missing cells imputed with an indicator."""
+def make_features(numeric, categorical, impute, base_levels=None):
+    """The ColumnTransformer: numeric columns scaled, text columns one-hot encoded,
+    missing cells imputed with indicator columns (text: a level "(missing)").
+
+    With ``base_levels`` (the summary's unpenalised fit): numeric columns as they
+    are, one-hot columns without their base level, imputation without indicators
+    (an indicator of a few rows would have no finite estimate).
+    """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    steps = []
+    summary, steps = base_levels is not None, []
     if numeric:
-        scale = "passthrough" if summary else StandardScaler()
+        scale = [] if summary else [StandardScaler()]
         if impute:
-            scale = make_pipeline(SimpleImputer(strategy=impute, add_indicator=True),
-                                  *([] if summary else [scale]))
-        steps.append(("numeric", scale, list(numeric)))
+            scale.insert(0, SimpleImputer(strategy=impute, add_indicator=not summary))
+        steps.append(("numeric", make_pipeline(*scale) if scale else "passthrough",
+                      list(numeric)))
     if categorical:
-        encode = (OneHotEncoder(drop="first", sparse_output=False) if summary
+        encode = (OneHotEncoder(drop=list(base_levels), sparse_output=False) if summary
                   else OneHotEncoder(handle_unknown="ignore"))
         if impute:
-            encode = make_pipeline(
-                SimpleImputer(strategy="constant", fill_value="(missing)"), encode)
+            encode = make_pipeline(SimpleImputer(strategy="most_frequent") if summary else
+                                   SimpleImputer(strategy="constant", fill_value="(missing)"),
+                                   encode)
         steps.append(("categorical", encode, list(categorical)))
     return ColumnTransformer(steps, verbose_feature_names_out=False,
                              sparse_threshold=0 if summary else 0.3)
