@@ -11,6 +11,7 @@ import io
 import os
 import re
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -95,11 +96,14 @@ def record_lines(path, text, sep, n_names):
     the header's is an error naming its line."""
     starts = []
     lines = (line.strip() for line in io.StringIO(text)) if sep == " " else io.StringIO(text)
-    records = _numbered(csv.reader(lines, delimiter=sep, skipinitialspace=True))
-    next(records, None)  # the header
+    records = _numbered(path, csv.reader(lines, delimiter=sep, skipinitialspace=True))
+    header = 0
     for line, fields in records:
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # a blank line
+        if not header:
+            header = line
+            continue
         if len(fields) != n_names:
             name = SEPARATORS.get(sep, repr(sep))
             hint = ("; the header is short of names (the extra fields would be "
@@ -107,19 +111,19 @@ def record_lines(path, text, sep, n_names):
                     if len(fields) > n_names else "")
             raise CLIError(
                 f"{path}: line {line} has {len(fields)} {name}-separated fields but "
-                f"the header (line 1) names {n_names} columns{hint}")
+                f"the header (line {header}) names {n_names} columns{hint}")
         starts.append(line)
     return np.asarray(starts)
 
 
-def _numbered(reader):
+def _numbered(path, reader):
     previous = 0
     try:
         for fields in reader:
             yield previous + 1, fields
             previous = reader.line_num
     except csv.Error as exc:
-        raise CLIError(f"line {reader.line_num}: {exc}") from None
+        raise CLIError(f"{path}: line {reader.line_num}: {exc}") from None
 
 
 def _clean_name(name):
@@ -164,7 +168,8 @@ def read_table(path, sep=None, decimal=None, text_columns=()):
     if sep == decimal:
         raise CLIError(f"the separator and the decimal mark are both {sep!r}: "
                        "set --sep or --decimal")
-    names = [_clean_name(n) for n in _split(lines[0], sep)]
+    header = [_clean_name(n) for n in _split(lines[0], sep)]
+    names = [name or f"unnamed{k}" for k, name in enumerate(header, 1)]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise CLIError(f"{path}: line 1 names column(s) {', '.join(map(repr, duplicated))} "
@@ -180,6 +185,11 @@ def read_table(path, sep=None, decimal=None, text_columns=()):
             low_memory=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise CLIError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
+    unnamed = [n for n in frame.columns if n.startswith("unnamed") and n not in header]
+    frame = frame.drop(columns=[n for n in unnamed if frame[n].isna().all()])
+    for name in frame.columns.intersection(unnamed):
+        warnings.warn(f"{path}: column {name[7:]} has no name in the header; it is called "
+                      f"{name!r} (--drop {name} leaves it out)", UserWarning, stacklevel=2)
     lines_of_rows = starts if len(starts) == len(frame) else None
     return Table(path, frame, lines_of_rows, sep, decimal)
 

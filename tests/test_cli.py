@@ -120,6 +120,22 @@ def test_row_width_mismatch_names_the_line(capsys, tmp_path):
     assert status == 2 and "line 3 has 2 comma-separated fields" in first_error(err)
 
 
+def test_trailing_separators_and_an_unnamed_index_column(capsys, tmp_path):
+    """Excel's trailing separators are ignored; pandas' unnamed index column is named,
+    with a warning saying how to drop it."""
+    path = tmp_path / "d.csv"
+    path.write_text("\n\na,b,y,\n1,2,x,\n3,4,z,\n5,6,x,\n7,3,z,\n")
+    status, out, err = cli(capsys, "fit", path, "--target", "y", "--cv", "0")
+    assert status == 0 and "4 rows, 2 features" in out, err
+    iris_frame().to_csv(path)  # with the index, under an empty name
+    status, out, err = cli(capsys, "fit", path, "--target", "species", "--cv", "0")
+    assert status == 0 and "150 rows, 5 features" in out
+    assert "column 1 has no name in the header; it is called 'unnamed1'" in err
+    status, out, err = cli(capsys, "fit", path, "--target", "species", "--cv", "0",
+                           "--drop", "unnamed1")
+    assert status == 0 and "150 rows, 4 features" in out
+
+
 # -- 2. separators, decimal commas, BOM ----------------------------------------------
 
 
