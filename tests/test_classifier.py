@@ -104,15 +104,16 @@ def test_float32_stays_float32(hidden, sparse_format):
     """float32 X gives float32 coefs_, intercepts_ and probabilities, dense and sparse."""
     X, y = make_problem(n_samples=60)
     X32 = X.astype(np.float32)
+    clf64 = SoftmaxNNClassifier(hidden_layer_sizes=hidden, random_state=0).fit(X, y)
+    assert clf64.coefs_[0].dtype == np.float64
     for data in (X32, sp.csr_matrix(X32).asformat(sparse_format)):
         clf = SoftmaxNNClassifier(hidden_layer_sizes=hidden, random_state=0).fit(data, y)
         assert all(c.dtype == np.float32 for c in clf.coefs_ + clf.intercepts_)
         assert clf.predict_proba(data).dtype == np.float32
         assert clf.predict_log_proba(data).dtype == np.float32
-    clf64 = SoftmaxNNClassifier(hidden_layer_sizes=hidden, random_state=0).fit(X, y)
-    assert clf64.coefs_[0].dtype == np.float64
-    if hidden == ():  # convex: float32 reaches the float64 optimum to float32 accuracy
-        assert_allclose(clf.predict_proba(X32), clf64.predict_proba(X), atol=1e-4)
+        if hidden == ():  # convex: each float32 fit, dense and sparse, reaches the
+            # float64 optimum to float32 accuracy
+            assert_allclose(clf.predict_proba(X32), clf64.predict_proba(X), atol=1e-4)
 
 
 @pytest.mark.parametrize("hidden", [(), (4,)])
@@ -250,18 +251,57 @@ def test_feature_names_in():
         clf.predict(df[["c", "b", "a"]])
 
 
+PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+def _record_forward(monkeypatch):
+    """Wrap the prediction module's forward: return the list of the X it is given."""
+    import sk_softmax._predict as predict_module
+
+    seen, forward = [], predict_module.forward
+
+    def recording(X, *args):
+        seen.append(X)
+        return forward(X, *args)
+
+    monkeypatch.setattr(predict_module, "forward", recording)
+    return seen
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
-@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix, sp.csc_matrix])
-def test_prediction_in_blocks_equals_one_block(monkeypatch, n_classes, container):
-    """Predicting block by block (one row a block) gives the one-block results."""
+def test_prediction_in_blocks_equals_one_block(monkeypatch, n_classes):
+    """Dense X predicted block by block (one row a block) gives the one-block results."""
     import sk_softmax._predict as predict_module
 
     X, y = make_problem(n_samples=60, n_classes=n_classes)
     clf = SoftmaxNNClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
-    data = container(X)
-    methods = ("predict", "predict_proba", "predict_log_proba", "decision_function")
-    whole = {m: getattr(clf, m)(data) for m in methods}
+    seen = _record_forward(monkeypatch)
+    whole = {m: getattr(clf, m)(X) for m in PREDICT_METHODS}
+    assert [len(block) for block in seen] == [60] * len(PREDICT_METHODS)
     monkeypatch.setattr(predict_module, "PREDICT_BLOCK_VALUES", 1)
-    assert_array_equal(clf.predict(data), whole["predict"])
-    for method in methods[1:]:  # one-row products may round differently: 1e-12
-        assert_allclose(getattr(clf, method)(data), whole[method], rtol=1e-12, atol=1e-15)
+    seen.clear()
+    assert_array_equal(clf.predict(X), whole["predict"])
+    assert len(seen) == 60 and all(len(block) == 1 for block in seen)
+    for method in PREDICT_METHODS[1:]:  # one-row products may round differently: 1e-12
+        assert_allclose(getattr(clf, method)(X), whole[method], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("hidden", [(), (3,)])
+@pytest.mark.parametrize("sparse_format", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_prediction_is_never_densified(monkeypatch, hidden, sparse_format, dtype):
+    """A sparse X reaches the forward pass as the same sparse matrix (never densified,
+    one block), and predicts as its dense copy does."""
+    X, y = make_problem(n_samples=60)
+    X[np.abs(X) < 0.7] = 0
+    X = X.astype(dtype)
+    clf = SoftmaxNNClassifier(hidden_layer_sizes=hidden, random_state=0).fit(X, y)
+    data = sp.csr_matrix(X).asformat(sparse_format)
+    dense = {m: getattr(clf, m)(X) for m in PREDICT_METHODS}
+    seen = _record_forward(monkeypatch)
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    for method in PREDICT_METHODS:
+        result = getattr(clf, method)(data)
+        assert len(seen) == 1 and seen.pop() is data
+        assert result.dtype == dense[method].dtype
+        assert_allclose(result, dense[method], rtol=rtol, atol=rtol * 1e-2)

@@ -67,7 +67,25 @@ def test_nll_and_gradient(raw_prediction, dtype):
     expected_grad *= (w / w.sum())[:, None]
     loss, gradient = nll_loss_gradient(raw, y, w)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
-    assert isinstance(loss, float)
     assert loss == pytest.approx(np.average(nll, weights=w), rel=rtol)
     assert gradient.dtype == dtype
     assert_allclose(gradient, expected_grad, rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_float32_loss_sums_with_float64_weights():
+    """With float32 logits the loss is summed with the float64 weights: one row with
+    half the weight, then 2**20 rows of weight 2**-21 whose float32 products are
+    partly lost beside it (float32 weights: 1e-5 relative error; float64: 1e-12)."""
+    n = 2**20
+    logits_t = np.zeros((2, n), np.float32)  # P = 1/2: NLL_i = float32(log 2)
+    s = np.ones(n)
+    s[0] = n
+    weight = s / s.sum()
+    label_index = np.arange(n, dtype=np.int32)  # every label is class 0
+    loss = nll_gradient_inplace(logits_t, label_index, weight, weight.astype(np.float32))
+    expected = float(np.float32(np.log(2))) * weight.sum()
+    assert loss == pytest.approx(expected, rel=1e-10)
+    # The gradient, in float32, is w_i (P - Y): -w_i / 2 for class 0, w_i / 2 for class 1.
+    assert logits_t.dtype == np.float32
+    assert_allclose(logits_t[1], weight / 2, rtol=1e-6)
+    assert_allclose(logits_t[0], -weight / 2, rtol=1e-6)

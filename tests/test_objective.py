@@ -112,3 +112,97 @@ def test_fit_never_copies_X(container):
     finally:
         tracemalloc.stop()
     assert peak < 0.6 * size
+
+
+class _RecordingNumpy:
+    """numpy, with every ``np.matmul`` call's operand and output dtypes recorded."""
+
+    def __init__(self):
+        self.matmul_dtypes = []
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    def matmul(self, a, b, out=None):
+        result = np.matmul(a, b, out=out)
+        self.matmul_dtypes.append((a.dtype, b.dtype, result.dtype))
+        return result
+
+
+@pytest.mark.parametrize("container", ["C", "csr", "csc"])
+def test_float32_passes_run_in_float32(monkeypatch, container):
+    """float32 X: every product of the forward and backward passes, and every
+    per-block buffer, is float32 (not an upcast to float64); J and the gradient are
+    float64 and agree with the float64 evaluation to float32 accuracy."""
+    recorder = _RecordingNumpy()
+    monkeypatch.setattr(objective_module, "np", recorder)
+    X, y = make_problem(n_samples=100, n_features=6, n_classes=3, seed=13)
+    X[np.abs(X) < 0.5] = 0
+    make = {"C": np.ascontiguousarray, "csr": sp.csr_matrix, "csc": sp.csc_matrix}[container]
+    layout = ParamLayout([6, 5, 4, 3], None, True)
+    theta = np.random.default_rng(14).uniform(-1, 1, layout.n_params)
+    weight = np.full(100, 0.01)
+    objective = objective_module.Objective(make(X.astype(np.float32)), y, weight, layout,
+                                           "tanh")
+    assert objective.dtype == np.float32
+    with objective:
+        loss, gradient = objective(theta)
+    # 3 forward products (2 with a sparse X), 2 backward weight products below the
+    # top layer and 3 gradient products (2 with a sparse X): all float32.
+    assert len(recorder.matmul_dtypes) >= 6
+    assert all(dtypes == (np.float32,) * 3 for dtypes in recorder.matmul_dtypes)
+    for share in objective.shares:
+        for block in share:
+            X_block, _, _, weight_block, weight_x, activations, deltas, grads = block
+            assert X_block.dtype == weight_x.dtype == np.float32
+            assert weight_block.dtype == np.float64
+            assert all(a.dtype == np.float32 for a in activations + deltas + grads)
+    assert isinstance(loss, float) and gradient.dtype == np.float64
+    monkeypatch.undo()
+    loss64, gradient64 = objective_module.Objective(make(X), y, weight, layout, "tanh")(theta)
+    assert loss == pytest.approx(loss64, rel=1e-6)
+    assert_allclose(gradient, gradient64, rtol=1e-4, atol=1e-6)
+
+
+def test_float32_gradient_accumulates_in_float64(monkeypatch):
+    """The per-block float32 gradients are summed in float64: after a heavy first
+    block, 2000 blocks whose contributions are each below half a float32 ulp of the
+    running sum still count (a float32 accumulator drops them all: 5e-5 off)."""
+    monkeypatch.setattr(objective_module, "BLOCK_VALUES", 40)  # blocks of 32 rows
+    n_blocks = 2000
+    n = 32 * (n_blocks + 1)
+    X = np.ones((n, 1), np.float32)
+    y = np.zeros(n, dtype=np.intp)
+    s = np.ones(n)
+    s[:32] = 1000.0 * n_blocks  # the first block holds 1000 / 1001 of the weight
+    layout = ParamLayout([1, 2], None, True)
+    objective = objective_module.Objective(X, y, s / s.sum(), layout, "identity")
+    assert len(objective.blocks) == n_blocks + 1
+    with objective:
+        loss, gradient = objective(np.zeros(layout.n_params))
+    # At theta = 0, P = 1/2: dJ/dW[0, k] = dJ/db[k] = sum_i w_i (1/2 - Y[i, k]).
+    assert_allclose(gradient, [-0.5, 0.5, -0.5, 0.5], rtol=1e-7)
+    assert loss == pytest.approx(np.log(2), rel=1e-7)
+
+
+def test_csc_fit_is_never_densified():
+    """A CSC X is fitted as one sparse block: the fit allocates a small fraction of
+    the dense X (which would be 160 MB here)."""
+    X = sp.random(20_000, 1_000, density=0.01, format="csc", random_state=15)
+    y = np.random.default_rng(15).integers(0, 3, X.shape[0])
+    sparse_size = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    dense_size = X.shape[0] * X.shape[1] * 8
+    objective = objective_module.Objective(X, y, np.full(X.shape[0], 1 / X.shape[0]),
+                                           ParamLayout([1_000, 3], None, True), "identity")
+    assert [sp.issparse(block[0]) and block[0].format for block in objective.blocks] == ["csc"]
+    clf = SoftmaxNNClassifier(max_iter=3)
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+            clf.predict_proba(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * sparse_size < 0.05 * dense_size
