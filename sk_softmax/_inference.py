@@ -8,6 +8,7 @@ import numpy as np
 from scipy import stats
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _statistics
 from ._hessian import SoftmaxHessian
 from ._identification import SeparationWarning, check_design_rank, separated_classes
 from ._loss import log_softmax
@@ -19,6 +20,7 @@ from ._prepare import (
     label_summary,
     shorten,
 )
+from ._statistics import FitData
 
 
 class InferenceResult:
@@ -59,6 +61,11 @@ class InferenceResult:
     separated : ndarray
         The classes whose coefficients a (quasi-)complete separation leaves
         unbounded (their statistics are NaN); empty when there is none.
+
+    A result computed by ``inference`` also keeps the fit's parameters and data (a
+    reference to ``X``, the labels and weights) for :meth:`marginal_effects`,
+    :meth:`odds_ratios`, :meth:`wald_test`, :meth:`likelihood_ratio_test` and
+    :meth:`predict_proba_interval` (sk_softmax/_statistics.py).
     """
 
     def __init__(self, estimates, std_errs, cov, cov_type, llf, llnull, n_obs, k,
@@ -104,8 +111,13 @@ class InferenceResult:
                 yield (label, name, self.coef[r, f], self.std_err_coef[r, f],
                        self.z_coef[r, f], self.p_coef[r, f], c_low[r, f], c_high[r, f])
 
-    def summary(self, level=0.95):
-        """Return a text table per class: estimate, std err, z, p and the interval."""
+    def summary(self, level=0.95, odds_ratios=False):
+        """Return a text table per class: estimate, std err, z, p and the interval.
+
+        ``odds_ratios=True`` appends the table of :meth:`odds_ratios`.
+        """
+        if odds_ratios:
+            return self.summary(level) + "\n\n" + self.odds_ratios().summary(level)
         pct = f"{100 * level:g}%"
         lines = [
             f"Softmax regression: n_obs = {self.n_obs:g}, llf = {self.llf:.6g}, "
@@ -146,6 +158,55 @@ class InferenceResult:
         rows = list(self._rows(level))
         index = pd.MultiIndex.from_tuples([r[:2] for r in rows], names=["class", "term"])
         return pd.DataFrame([r[2:] for r in rows], index=index, columns=columns)
+
+
+    def marginal_effects(self, at="overall", method="dydx", dummy=False):
+        """Marginal effects of each feature on each class probability, with
+        delta-method standard errors (statsmodels' ``get_margeff``).
+
+        Parameters
+        ----------
+        at : {"overall", "mean"}
+            ``"overall"``: the (weighted) average of the effects at the rows of the
+            fit; ``"mean"``: the effect at the (weighted) mean of the features.
+        method : {"dydx", "eyex", "dyex", "eydx"}
+            ``dP_k/dx_j``; the elasticity ``dlog P_k/dlog x_j``; ``dP_k/dlog x_j``;
+            ``dlog P_k/dx_j``.
+        dummy : bool
+            Treat the 0/1 features as discrete: the effect of switching 0 to 1.
+
+        Returns
+        -------
+        MarginalEffects
+            ``effects``, ``std_err``, ``z``, ``p`` of shape (n_classes, n_features)
+            (two classes: one row, the effect on ``P(class 1)``), ``cov``,
+            ``conf_int()``, ``to_frame()``, ``summary()``.
+        """
+        return _statistics.marginal_effects(self, at, method, dummy)
+
+    def odds_ratios(self):
+        """``exp(coef)`` relative to the reference class, with intervals
+        ``exp(conf_int)``: an ``OddsRatios`` table (``odds_ratio``, ``std_err``,
+        ``z``, ``p``, ``conf_int()``, ``to_frame()``, ``summary()``)."""
+        return _statistics.odds_ratios(self)
+
+    def wald_test(self, features):
+        """Wald test that the coefficients of ``features`` (names or positions) are
+        zero for every class: ``chi2 = b' (R cov R')^-1 b`` with ``df`` = (number of
+        classes - 1) per feature. Returns ``ChiSquareTest(statistic, df, p_value)``
+        (NaN under separation)."""
+        return _statistics.wald_test(self, features)
+
+    def likelihood_ratio_test(self, restricted):
+        """Likelihood-ratio test of the nested fit ``restricted`` against this one:
+        ``_statistics.likelihood_ratio_test(restricted, self)``."""
+        return _statistics.likelihood_ratio_test(restricted, self)
+
+    def predict_proba_interval(self, X, level=0.95):
+        """``(proba, lower, upper)``, each (n_samples, n_classes): the predicted
+        probabilities and delta-method intervals computed on the log-odds scale
+        ``log(P_k / (1 - P_k))``, so within [0, 1]. NaN for separated classes."""
+        return _statistics.predict_proba_interval(self, X, level)
 
 
 def free_cov(hessian, score_outer, sw_sum, cov_type, pseudo_inverse=False):
@@ -298,13 +359,17 @@ def inference_result(model, X, y_true, sample_weight, cov_type, separated=None):
     log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, "identity")[-1])
     own_log_proba = log_proba[np.arange(len(y_true)), y_true]
     llf = float(sample_weight @ own_log_proba)
-    return InferenceResult(
+    result = InferenceResult(
         (model.coef_, model.intercept_), std_errs, cov, cov_type, llf,
         null_log_likelihood(y_true, sample_weight, len(classes)), sw_sum,
         layout.n_params - centred, classes[1:] if len(classes) == 2 else classes,
         feature_names(model, X), model.fit_intercept, classes[separated],
         complete_separation=separated.any() and bool(np.all(own_log_proba > -1e-6)),
     )
+    result._fit = FitData(theta, layout, X, y_true, sample_weight, classes, separated,
+                          model.alpha, layout.n_params - centred,
+                          hasattr(model, "feature_names_in_"))
+    return result
 
 
 def check_positive_definite(information):
