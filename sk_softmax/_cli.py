@@ -335,7 +335,8 @@ def predict_command(args):
     meta = load_metadata(args.model)
     names = [str(c) for c in model.feature_names_in_]
     categorical = [c for c in meta.get("categorical", []) if c in names]
-    table = read_table(args.data, args.sep, args.decimal, categorical)
+    key = args.id or meta.get("id_column")
+    table = read_table(args.data, args.sep, args.decimal, categorical + [key] * bool(key))
     absent = [c for c in names if c not in table.frame.columns]
     if absent:
         raise CLIError(f"{args.data}: lacks the model's feature column(s) {', '.join(absent)} "
@@ -345,9 +346,9 @@ def predict_command(args):
                 "categorical" if name in categorical else "numeric"):
             raise CLIError(f"{args.data}: column {name!r} holds text; the model was fitted "
                            "on numbers there")
-    refuse_missing(table, names, meta.get("impute"))
+    refuse_missing(table, names, meta.get("impute"),
+                   hint="or refit the model with --impute median (or most_frequent)")
     X = table.frame[names]
-    key = args.id or meta.get("id_column")
     out = {}
     if key and key in table.frame.columns:
         out[key] = table.frame[key].to_numpy()

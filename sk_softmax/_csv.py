@@ -352,14 +352,14 @@ def feature_columns(table, args, exclude=()):
     return numeric, categorical
 
 
-def refuse_missing(table, columns, impute):
+def refuse_missing(table, columns, impute, hint=None):
     """A one-line error for missing feature cells unless they are imputed."""
     found = first_missing(table, columns)
     if found and not impute:
         count, where = found
+        hint = hint or "add --impute median (or most_frequent), or --drop the column"
         raise CLIError(f"{table.path}: {count} missing cell(s) (empty, '?' or NA), the first "
-                       f"at {where}; fill them, add --impute median (or most_frequent), "
-                       "or --drop the column")
+                       f"at {where}; fill them, {hint}")
     return found
 
 

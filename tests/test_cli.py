@@ -366,6 +366,24 @@ def test_predict_names_missing_features_and_unseen_categories_are_ignored(
     assert status == 0, err
 
 
+def test_predict_keeps_id_text_and_explains_missing_cells(capsys, tmp_path):
+    frame = iris_frame()
+    frame.insert(0, "key", [f"{i:05d}" for i in range(len(frame))])  # leading zeros
+    path, model = tmp_path / "d.csv", tmp_path / "m.skops"
+    frame.to_csv(path, index=False)
+    status, _, err = cli(capsys, "fit", path, "--target", "species", "--id", "key", "--cv",
+                         "0", "--save", model)
+    assert status == 0, err
+    status, out, err = cli(capsys, "predict", model, path)
+    assert status == 0 and out.startswith("key,prediction\n00000,setosa\n"), err
+    frame.loc[2, "petal_width"] = np.nan
+    frame.to_csv(path, index=False)
+    status, _, err = cli(capsys, "predict", model, path)
+    assert status == 2 and first_error(err).endswith(
+        "line 4, column 'petal_width'; missing per column: petal_width (1); fill them, "
+        "or refit the model with --impute median (or most_frequent)")
+
+
 # -- 7. output files -------------------------------------------------------------------
 
 
