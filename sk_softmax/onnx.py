@@ -142,7 +142,17 @@ def parse_softmax_nn(scope, model, inputs, custom_parsers=None):
     zipmap = options["zipmap"]
     if zipmap is False or (isinstance(zipmap, (bool, np.bool_)) and not zipmap):
         return operator.outputs
-    return _apply_zipmap(zipmap, scope, model, probability_type, operator.outputs)
+    outputs = operator.outputs
+    if zipmap is True and _is_double(probability_type):
+        # ONNX ZipMap takes float32 only: its dicts hold float32 values of the double
+        # probabilities (zipmap=False keeps them double), as for float32 input.
+        cast = scope.declare_local_operator("SklearnCast")
+        cast.inputs = [probabilities]
+        probability_type = FloatTensorType()
+        cast.outputs.append(scope.declare_local_variable("probabilities_float",
+                                                         probability_type))
+        outputs = [label, cast.outputs[0]]
+    return _apply_zipmap(zipmap, scope, model, probability_type, outputs)
 
 
 def calculate_softmax_nn_output_shapes(operator):
