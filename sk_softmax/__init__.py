@@ -3,8 +3,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._classifier import SoftmaxNNClassifier
+from ._cv import SoftmaxNNClassifierCV
 from ._identification import SeparationWarning
 from ._inference import InferenceResult
 
 __version__ = "0.1.0"
-__all__ = ["InferenceResult", "SeparationWarning", "SoftmaxNNClassifier", "__version__"]
+__all__ = [
+    "InferenceResult",
+    "SeparationWarning",
+    "SoftmaxNNClassifier",
+    "SoftmaxNNClassifierCV",
+    "__version__",
+]
