@@ -221,6 +221,54 @@ def test_convergence_warning_points_at_user_code():
         SoftmaxNNClassifier(max_fun=3).fit(X, y)
 
 
+def test_failed_step_warning(monkeypatch):
+    """A step that cannot decrease J (here: J raised by 1 everywhere but at the start,
+    as rounding noise beyond tol would) stops the solver early with its own
+    ConvergenceWarning, pointing at the fit call; loss_ is J at the returned
+    parameters. (SciPy >= 1.15's L-BFGS-B reports such a stop as converged on the
+    relative reduction of J; its line-search text is checked on check_result.)"""
+    import sk_softmax._classifier as classifier_module
+    from sk_softmax._objective import PenalisedObjective
+
+    class NoDecrease(PenalisedObjective):
+        def __call__(self, theta):
+            loss, gradient = super().__call__(theta)
+            return loss + float(np.any(theta != 0)), gradient
+
+    monkeypatch.setattr(classifier_module, "PenalisedObjective", NoDecrease)
+    X, y = make_problem(n_samples=60)
+    with pytest.warns(ConvergenceWarning) as record:
+        clf = SoftmaxNNClassifier(solver="trust-ncg").fit(X, y)
+    assert len(record) == 1 and record[0].filename == __file__
+    message = str(record[0].message)
+    assert re.match(r"trust-ncg failed to converge after \d+ iteration\(s\) \(status=2, "
+                    r"SciPy: 'A bad approximation caused failure to predict improvement'\)"
+                    r"\. The trust-region step failed to decrease J", message)
+    assert "scale the data (e.g. with StandardScaler), increase alpha, or loosen tol" in message
+    assert not clf.converged_ and 0 < clf.n_iter_ < clf.max_iter
+
+
+def test_failed_line_search_message():
+    """L-BFGS-B stopped by its line search (status 2, neither limit reached): the
+    warning names the line search and the remedies, with SciPy's reason."""
+    from scipy.optimize import OptimizeResult
+
+    from sk_softmax._solver import check_result
+
+    result = OptimizeResult(status=2, nit=7, nfev=20,
+                            message="ABNORMAL_TERMINATION_IN_LNSRCH")
+    n_iter, converged, message = check_result(result, solver="lbfgs", max_iter=100,
+                                              max_fun=15_000)
+    assert (n_iter, converged) == (7, False)
+    assert message == (
+        "lbfgs failed to converge after 7 iteration(s) (status=2, SciPy: "
+        "'ABNORMAL_TERMINATION_IN_LNSRCH'). The line search failed to decrease J, usually "
+        "a sign of badly scaled data or of a tol below what rounding allows: scale the "
+        "data (e.g. with StandardScaler), increase alpha, or loosen tol.")
+    assert check_result(OptimizeResult(status=0, nit=3, nfev=4, message="CONVERGENCE"),
+                        solver="lbfgs", max_iter=100, max_fun=100) == (3, True, None)
+
+
 def test_verbose_prints_one_line_per_iteration(capsys):
     """verbose=1 prints iteration, J and gradient norm once per iteration."""
     X, y = make_problem(n_samples=60)

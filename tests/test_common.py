@@ -2,8 +2,14 @@
 
 import warnings
 
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import (
+    check_classifiers_train,
     check_param_validation,
     parametrize_with_checks,
 )
@@ -19,7 +25,7 @@ ESTIMATORS = [
         hidden_layer_sizes=(8,), activation="relu", alpha=1.0, tol=1e-6, random_state=0
     ),
     # The default alpha: the blobs of check_classifiers_train are separated so far
-    # that some probabilities underflow; see expected_failed_checks.
+    # that some probabilities underflow; see _underflow_case.
     SoftmaxNNClassifier(hidden_layer_sizes=(8,), activation="relu", random_state=0),
     # As scikit-learn tests MLPClassifier: the same iteration budget on both sides,
     # so that two fits of a non-convex objective follow the same path.
@@ -28,25 +34,58 @@ ESTIMATORS = [
     ),
 ]
 
-LOG_PROBA_REASON = (
-    "predict_log_proba is log_softmax of the logits, finite where predict_proba "
-    "underflows to 0; the check compares it with log(predict_proba) = -inf there."
-)
+def _underflow_case(estimator, check):
+    """check_classifiers_train on the (8,) relu network with the default alpha: the
+    blobs of the check are separated so far that some probabilities underflow to 0."""
+    name = getattr(check, "func", check).__name__
+    return (name == "check_classifiers_train" and estimator.hidden_layer_sizes == (8,)
+            and estimator.alpha == 1e-4)
 
 
-def expected_failed_checks(estimator):
-    """Checks that fail by design, with the reason."""
-    if estimator.hidden_layer_sizes == (8,) and estimator.alpha == 1e-4:
-        return {"check_classifiers_train": LOG_PROBA_REASON}
-    return {}
+def _assert_fails_only_at_log_of_proba(run):
+    """``run()`` fails exactly at check_classifiers_train's comparison of
+    predict_log_proba with log(predict_proba): predict_log_proba is log_softmax of the
+    logits, finite where predict_proba underflows to 0 and log(predict_proba) = -inf."""
+    with pytest.raises(AssertionError, match="inf location mismatch") as excinfo:
+        run()
+    statements = [str(entry.statement) for entry in excinfo.traceback]
+    assert any("assert_allclose(y_log_prob, np.log(y_prob)" in s for s in statements)
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible_estimator(estimator, check):
-    """Every scikit-learn common check passes."""
+    """Every scikit-learn common check passes, but for one expected, exact failure."""
     with warnings.catch_warnings():  # the checks' tiny data sets rarely converge
         warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+        if _underflow_case(estimator, check):
+            _assert_fails_only_at_log_of_proba(lambda: check(estimator))
+        else:
+            check(estimator)
+
+
+class _LogOfProba(SoftmaxNNClassifier):
+    """predict_log_proba as log(predict_proba): -inf where P underflows."""
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+def test_classifiers_train_passes_beyond_the_log_of_proba():
+    """Where check_classifiers_train fails by design (above), the rest of the check
+    passes: with log(predict_proba) as predict_log_proba, the whole check passes; and
+    predict_log_proba itself is finite where predict_proba is 0."""
+    params = dict(hidden_layer_sizes=(8,), activation="relu", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check_classifiers_train("SoftmaxNNClassifier", _LogOfProba(**params))
+    X, y = make_blobs(n_samples=300, random_state=0)
+    clf = SoftmaxNNClassifier(**params).fit(StandardScaler().fit_transform(X), y)
+    far = np.array([[1e3, -1e3], [-1e3, 1e3]])  # logits hundreds apart
+    proba, log_proba = clf.predict_proba(far), clf.predict_log_proba(far)
+    assert np.any(proba == 0) and np.all(np.isfinite(log_proba))
+    finite = proba > 0
+    assert_allclose(log_proba[finite], np.log(proba[finite]), rtol=1e-10, atol=1e-12)
 
 
 def test_param_validation():

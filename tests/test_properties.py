@@ -3,13 +3,16 @@
 import warnings
 
 import numpy as np
+import pytest
 from conftest import penalised_objective
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 
 from sk_softmax import SoftmaxNNClassifier
-from sk_softmax._network import ParamLayout
+from sk_softmax._network import ParamLayout, forward
+from sk_softmax._objective import loss_gradient
 
 # derandomize: the same examples on every run, so that CI cannot flake.
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
@@ -21,7 +24,8 @@ def problems(draw):
     """A random problem: n x d Gaussian X of random scale, K >= 2 present classes."""
     seed = draw(st.integers(0, 2**32 - 1))
     n_classes = draw(st.integers(2, 4))
-    n_samples = draw(st.integers(n_classes, 25))
+    # At least 4 rows a class (tiny problems are a separate concern: test_validation).
+    n_samples = draw(st.integers(4 * n_classes, 40))
     n_features = draw(st.integers(1, 4))
     scale = draw(st.sampled_from([1e-3, 1.0, 1e3]))
     rng = np.random.default_rng(seed)
@@ -36,17 +40,33 @@ def problems(draw):
 
 @SETTINGS
 @given(problems())
-def test_probabilities_finite_and_sum_to_one(problem):
-    """Any fit gives finite probabilities that sum to one."""
+def test_probabilities_are_the_fitted_models(problem):
+    """Any fit gives the softmax of its own logits (finite, rows summing to one),
+    predict is their argmax, loss_ is J at the fitted weights and no more than J at
+    the start, and the only warning a fit may give is a ConvergenceWarning."""
     X, y, hidden, activation, reference, alpha, seed = problem
     clf = SoftmaxNNClassifier(hidden_layer_sizes=hidden, activation=activation,
                               reference_class=reference, alpha=alpha, max_iter=50,
                               random_state=seed % 1000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=Warning)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
         proba = clf.fit(X, y).predict_proba(X)
+    assert {w.category for w in record} <= {ConvergenceWarning}
     assert np.all(np.isfinite(proba))
     assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+    logits = forward(X, clf.coefs_, clf.intercepts_, activation)[-1]
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert_allclose(proba, expected, rtol=1e-12, atol=1e-300)
+    assert_array_equal(clf.predict(X), clf.classes_[np.argmax(proba, axis=1)])
+    layout = clf._layout
+    loss, _ = loss_gradient(layout.pack(clf.coefs_, clf.intercepts_), X, y, np.ones(len(y)),
+                            layout, activation, alpha / len(y))
+    assert clf.loss_ == pytest.approx(loss, rel=1e-9, abs=1e-12)
+    curve = np.array(clf.loss_curve_)
+    assert np.all(np.diff(curve) <= 1e-12 * np.maximum(1, np.abs(curve[:-1])))
+    if hidden == ():  # started from zero weights: J(0) = log K
+        assert clf.loss_ <= np.log(len(clf.classes_)) + 1e-12
 
 
 @SETTINGS
@@ -87,3 +107,11 @@ def test_row_permutation_does_not_change_predictions(problem, random):
         b = SoftmaxNNClassifier(**params).fit(X[order], y[order])
     assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-6, atol=1e-8)
     assert_array_equal(b.predict(X), a.predict(X))
+
+
+@given(problems())
+@SETTINGS
+def test_examples_are_not_tiny(problem):
+    """The strategy's examples have at least 4 rows a class (most have many more)."""
+    X, y = problem[:2]
+    assert len(y) >= 4 * (y.max() + 1)
