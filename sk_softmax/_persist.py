@@ -324,6 +324,11 @@ class _SchemaCheck:
         self.ids = {}  # __id__ -> the first node with it
         self.open = set()  # ids of the nodes being walked (a reference: a cycle)
         self.types = set()
+        # Nodes skops walks when it audits the tree: a reference counts the whole
+        # subtree it stands for (skops does not memoize its audit, so a chain of
+        # references doubling at each level would take forever).
+        self.expanded = 0
+        self.sizes = {}  # __id__ -> expanded size of its first node
 
     def run(self, schema):
         if not isinstance(schema, dict):
@@ -368,13 +373,18 @@ class _SchemaCheck:
             if node_id in self.open:
                 raise _Refused(f"{where}: __id__ {node_id} refers to a node that "
                                "contains it (a cycle)")
+            self.expanded += self.sizes[node_id]
             return self.ids[node_id]
+        start = self.expanded
+        self.expanded += 1
         if node_id:  # skops memoizes non-zero ids only
             self.ids[node_id] = node
             self.open.add(node_id)
         self.types.add(name)
         getattr(self, loader)(node, depth + 1, where, name)
-        self.open.discard(node_id)
+        if node_id:
+            self.open.discard(node_id)
+            self.sizes[node_id] = self.expanded - start
         return node
 
     # One method per loader: the content that loader reads, in the order it reads.
@@ -495,6 +505,19 @@ class _SchemaCheck:
 
 
 
+def _count_nodes(schema):
+    """The number of schema nodes written in the file."""
+    count, stack = 0, [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            count += "__loader__" in item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
 # ---------------------------------------------------------------------- loading
 
 
@@ -517,6 +540,12 @@ def _load(path):
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
             raise _Refused(f"malformed schema.json ({type(exc).__name__}: {exc})") \
                 from None
+        # skops writes every occurrence of a shared object in full, so the tree it
+        # stands for is no larger than the file's own nodes.
+        written = _count_nodes(schema)
+        if check.expanded > written + 1000:
+            raise _Refused(f"shared __id__ references expand {written} schema nodes "
+                           f"to {check.expanded}")
         # Members no built node refers to (skops writes one for each dtype, and
         # builds only the first node of an __id__) are neither read nor copied.
         used = {file for file, _, _ in check.npy_nodes}

@@ -958,17 +958,31 @@ def _encoder_with_fewer_outputs(models, path):
     return m.write(path)
 
 
+def _references_doubling(models, path):
+    """40 levels of lists whose second item refers (by __id__) to the first: 200
+    nodes in the file, 2**40 for skops' audit, which walks every reference."""
+    m = Model(models["simple"].path)
+    node = {**json_node(0.5), "__id__": 1000}
+    for level in range(40):
+        node = {**list_node([node, {**json_node(0), "__id__": node["__id__"]}]),
+                "__id__": 2000 + level}
+    m.attrs(1)["loss_curve_"] = node
+    return m.write(path)
+
+
 SEGFAULT_CLASS = {
     "reduce-constructor object array": (_segfault_file, "ConstructorFromReduceNode"),
     "encoder mapping past its columns": (_encoder_past_its_columns,
                                          "does not group the infrequent categories"),
     "encoder with fewer outputs": (_encoder_with_fewer_outputs, "_n_features_outs"),
+    "references doubling (a hang, not a crash)": (_references_doubling,
+                                                  "shared __id__ references expand"),
 }
 
 
 def test_segfault_class_refused_in_a_subprocess(models, tmp_path):
-    """Files that crashed the interpreter (with skops' type checks only) are refused;
-    run in a subprocess, so that a regression fails this test, not the run."""
+    """Files that crashed (or hung) the interpreter with skops' type checks only are
+    refused; run in a subprocess, so that a regression fails this test, not the run."""
     paths = [craft(models, tmp_path / f"segv{k}.skops")
              for k, (craft, _) in enumerate(SEGFAULT_CLASS.values())]
     models["simple"].X.to_csv(tmp_path / "data.csv", index=False)
