@@ -415,3 +415,64 @@ def test_bare_result_has_no_fit(anes_fits):
                            result.classes, result.feature_names)
     with pytest.raises(ValueError, match="holds no fit"):
         bare.marginal_effects()
+
+
+def perturbed(result, theta):
+    """A copy of ``result`` whose fit has the parameters ``theta``."""
+    from copy import copy
+
+    from sk_softmax._statistics import FitData
+
+    fit, other = result._fit, copy(result)
+    other._fit = FitData(theta, fit.layout, fit.X, fit.y_true, fit.sample_weight,
+                         fit.classes, fit.separated, fit.alpha, fit.n_params, fit.named)
+    return other
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "no_intercept", "binary_symmetric"])
+@pytest.mark.parametrize("method", METHODS)
+def test_margins_covariance_is_the_delta_method(kind, method):
+    """Beyond statsmodels' cases (symmetric penalised models, no intercept, 0/1
+    features): the covariance is J cov J^T with J the central-difference Jacobian of
+    the effects with respect to theta."""
+    n_classes = 2 if kind == "binary_symmetric" else 3
+    X, y = make_problem(n_samples=80, n_features=3, n_classes=n_classes, seed=5)
+    X[:, 2] = X[:, 2] > 0  # a 0/1 column (treated as discrete by dummy=True)
+    params = (dict(alpha=0.0, reference_class=1, fit_intercept=False)
+              if kind == "no_intercept" else dict(alpha=0.5))
+    model = SoftmaxNNClassifier(solver="trust-ncg", tol=1e-6, **params).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the penalised covariance
+        result = model.inference(X, y, np.linspace(0.5, 2, len(y)), "HC0")
+    dummy = method in ("dydx", "eydx")
+    for at in ("overall", "mean"):
+        theta, step, columns = result._fit.theta, 1e-6, []
+        for j in range(theta.size):
+            e = np.zeros_like(theta)
+            e[j] = step
+            columns.append((perturbed(result, theta + e).marginal_effects(at, method, dummy)
+                            .effects - perturbed(result, theta - e).marginal_effects(
+                                at, method, dummy).effects).ravel() / (2 * step))
+        jac = np.stack(columns, axis=1)
+        ours = result.marginal_effects(at, method, dummy)
+        assert_allclose(ours.cov, jac @ result.cov @ jac.T, rtol=1e-6,
+                        atol=1e-9 * np.abs(ours.cov).max())
+
+
+def test_sparse_and_float32_data_give_the_same_statistics():
+    import scipy.sparse as sp
+
+    X, y = make_problem(n_samples=60, n_features=3, n_classes=3, seed=9)
+    model = SoftmaxNNClassifier(reference_class=0, **EXACT).fit(X, y)
+    dense = model.inference(X, y)
+    sparse = model.inference(sp.csr_matrix(X), y)
+    for at in ("overall", "mean"):
+        a, b = dense.marginal_effects(at, "eyex"), sparse.marginal_effects(at, "eyex")
+        assert_allclose(a.effects, b.effects, rtol=1e-12)
+        assert_allclose(a.std_err, b.std_err, rtol=1e-10)
+    for ours, theirs in zip(dense.predict_proba_interval(X[:5]),
+                            sparse.predict_proba_interval(sp.csr_matrix(X[:5]))):
+        assert_allclose(ours, theirs, rtol=1e-12)
+    single = model.inference(X.astype(np.float32), y)
+    assert_allclose(single.marginal_effects().std_err, dense.marginal_effects().std_err,
+                    rtol=1e-5)
