@@ -1216,6 +1216,9 @@ def _probe_row(model):
     n_features = next(s.n_features_in_ for s in steps
                       if s is not None and not isinstance(s, str))
     values = [0.0] * n_features
+    if type(first).__name__ in ("StandardScaler", "SoftmaxNNClassifier",
+                                "FunctionTransformer") or isinstance(first, str):
+        return values
     if type(first).__name__ == "ColumnTransformer":
         for name, transformer, spec in first.transformers_:
             if isinstance(transformer, str):
@@ -1257,15 +1260,15 @@ def _probe_value(est, k):
 
 
 def _probe(model):
-    values = _probe_row(model)
     names = getattr(model, "feature_names_in_", None)
-    numeric = all(isinstance(v, float) for v in values)
+    values = _probe_row(model)
+    numeric = all(type(v) is float for v in values)
     try:
         if names is not None:
             import pandas as pd
 
-            X = pd.DataFrame({name: pd.Series([v], dtype=float if isinstance(
-                v, float) else object) for name, v in zip(names, values)})
+            X = pd.DataFrame(np.array([values], dtype=np.float64) if numeric
+                             else [values], columns=names.tolist())
         else:
             X = np.array([values], dtype=np.float64 if numeric else object)
     except ImportError:  # pandas is optional; the static checks stand
