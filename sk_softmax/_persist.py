@@ -565,7 +565,7 @@ def _load(path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = sio.load(clean, trusted=sorted(check.types | set(_TYPE_NODE_TYPES)))
+            model = sio.load(clean, trusted=sorted(check.types))
     except (RecursionError, MemoryError):
         raise _Refused("skops could not build the model") from None
     except Exception as exc:
