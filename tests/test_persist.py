@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -26,14 +27,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from sk_softmax import SoftmaxNNClassifier, _persist
+from sk_softmax._persist import load_metadata, load_model, save_model
+
 pytest.importorskip("skops")
-
-from sk_softmax import (
-    SoftmaxNNClassifier,  # noqa: E402
-    _persist,  # noqa: E402
-)
-from sk_softmax._persist import load_metadata, load_model, save_model  # noqa: E402
-
 sys.path.insert(0, os.path.dirname(__file__))
 from tampered import (  # noqa: E402
     Model,
@@ -110,8 +107,6 @@ def models(tmp_path_factory):
     """Each kind of model, fitted and saved (with metadata)."""
     folder = tmp_path_factory.mktemp("models")
     saved = {}
-    import warnings
-
     for name, (model, X, y) in _builders().items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -758,8 +753,6 @@ def node_naming_a_path(m, path):
 
 @case("archive", match="duplicate archive member")
 def duplicate_member(m, path):
-    import warnings
-
     name = m.attrs(1)["coefs_"]["content"][0]["file"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
