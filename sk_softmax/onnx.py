@@ -65,7 +65,7 @@ __all__ = ["ALIAS", "MIN_SKL2ONNX", "export_model"]
 #: The operator name the converter is registered under in skl2onnx.
 ALIAS = "SkSoftmaxNNClassifier"
 #: Oldest skl2onnx tested (the ``parser=`` and ``options=`` registration).
-MIN_SKL2ONNX = (1, 16)
+MIN_SKL2ONNX = (1, 18)
 
 _ACTIVATION_OPS = {"identity": None, "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 
