@@ -381,17 +381,22 @@ def test_probability_intervals_are_the_delta_method_on_the_log_odds(small_proble
 
 
 def test_probability_intervals_match_a_parametric_bootstrap(small_problem):
-    """4000 draws theta ~ N(theta_hat, cov): the 2.5% and 97.5% quantiles of P_k agree
-    with the delta-method bounds to 0.01 in probability (measured: 0.004). The
-    quantiles' Monte Carlo error is about 0.002 here; the rest is the curvature the
-    linearisation leaves out, small at n = 300 (intervals about 0.1 wide)."""
+    """4000 draws theta ~ N(theta_hat, cov), at 8 points and 3 classes (intervals 0.02
+    to 0.2 wide). The delta-method bounds agree with the 2.5% and 97.5% quantiles of
+    P_k to 0.015 in probability: with 1e5 draws the gap is at most 0.006 (the curvature
+    the linearisation of the log-odds leaves out), and the quantiles of 4000 draws
+    add a Monte Carlo error of about 0.002 (sd). Measured: 0.009 at this seed, at most
+    0.0125 over 20 seeds. The share of the draws inside each interval is 0.95 to within
+    0.02 (sd 0.0035; measured at most 0.0095 over 20 seeds)."""
     model, result, points = small_problem
     rng = np.random.default_rng(13)
     draws = rng.multivariate_normal(result._fit.theta, result.cov, size=4000)
     boot = np.stack([expit(log_odds(model, result, t, points)) for t in draws])
     _, low, high = result.predict_proba_interval(points)
-    assert np.abs(np.quantile(boot, 0.025, axis=0) - low).max() < 0.01
-    assert np.abs(np.quantile(boot, 0.975, axis=0) - high).max() < 0.01
+    assert np.abs(np.quantile(boot, 0.025, axis=0) - low).max() < 0.015
+    assert np.abs(np.quantile(boot, 0.975, axis=0) - high).max() < 0.015
+    inside = ((low <= boot) & (boot <= high)).mean(axis=0)
+    assert np.abs(inside - 0.95).max() < 0.02
 
 
 def test_probability_intervals_check_the_data(anes_fits):
