@@ -1,0 +1,272 @@
+#!/usr/bin/env python
+"""Mutation testing of the numerical core with mutmut (slow: not part of CI).
+
+Every module is mutated in its own scratch copy of a git revision (``git archive``, so
+the checkout is never touched), with the test files that are meant to catch its bugs::
+
+    python -m pip install -e ".[dev]"
+    python tools/mutation.py                          # all modules, then tools/MUTATION.md
+    python tools/mutation.py --modules _loss _hessian --module-timeout 900
+    python tools/mutation.py --named-only             # the issue's six mutations only
+
+For each module the report gives killed / total, the score over the non-equivalent
+mutants, and every survivor with the reason it is equivalent or harmless (from
+``EXPLAINED`` below, keyed by the mutated line) or "UNEXPLAINED" (a gap in the tests).
+A module stopped by ``--module-timeout`` is reported with its partial figures.
+
+``--named`` (on by default) also applies the six hand-written mutations of the issue
+(``NAMED``) to a scratch copy, one at a time, and checks that the named tests fail on
+each and pass on the unmutated code.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Module -> the test files that run against its mutants (mutmut then runs, for each
+#: mutant, only the tests of these files that call the mutated function).
+MODULES = {
+    "_loss": ["tests/test_loss.py", "tests/test_objective.py", "tests/test_network.py"],
+    "_network": ["tests/test_network.py", "tests/test_objective.py", "tests/test_loss.py",
+                 "tests/test_classifier.py"],
+    "_objective": ["tests/test_objective.py", "tests/test_network.py",
+                   "tests/test_loss.py"],
+    "_hessian": ["tests/test_inference.py"],
+    "_inference": ["tests/test_inference.py", "tests/test_statistics.py"],
+    "_persist": ["tests/test_persist.py"],
+}
+
+PYTEST_ARGS = ["-p", "no:cacheprovider", "-x", "-q", "-o", "addopts=",
+               "-W", "ignore::pytest.PytestUnraisableExceptionWarning"]
+
+#: The issue's six single-line bugs: (name, file, original, mutated, tests that must fail).
+NAMED = [
+    ("gradient accumulators in X's dtype (_sums)", "sk_softmax/_objective.py",
+     "coef_grads = [np.zeros(c.shape) for c in coefs]\n"
+     "        intercept_grads = [np.zeros(b.shape) for b in intercepts]",
+     "coef_grads = [np.zeros(c.shape, c.dtype) for c in coefs]\n"
+     "        intercept_grads = [np.zeros(b.shape, b.dtype) for b in intercepts]",
+     ["tests/test_objective.py::test_float32_gradient_accumulates_in_float64"]),
+    ("loss summed with the float32 weights", "sk_softmax/_loss.py",
+     "loss = float(weight @ nll)", "loss = float(weight_x @ nll)",
+     ["tests/test_loss.py::test_float32_loss_sums_with_float64_weights"]),
+    ("float32 data upcast to float64 for the passes", "sk_softmax/_objective.py",
+     "self.dtype = X.dtype", "self.dtype = np.dtype(np.float64)",
+     ["tests/test_objective.py::test_float32_passes_run_in_float32"]),
+    ("sparse X densified at prediction time", "sk_softmax/_predict.py",
+     "    n_samples = X.shape[0]\n",
+     "    n_samples = X.shape[0]\n    X = X.toarray() if sp.issparse(X) else X\n",
+     ["tests/test_classifier.py::test_sparse_prediction_is_never_densified"]),
+    ("binary inference with the labels of all classes", "sk_softmax/_inference.py",
+     "classes[1:] if len(classes) == 2 else classes", "classes",
+     ["tests/test_inference.py::test_binary_summary_and_frame"]),
+    ("AIC's parameter count without the centring correction", "sk_softmax/_inference.py",
+     "layout.n_params - centred,", "layout.n_params,",
+     ["tests/test_inference.py::test_penalised_symmetric_model_warns_and_centres"]),
+]
+
+#: Survivors that are equivalent (no input can tell them apart) or harmless, keyed by
+#: (module, function, the mutated line with whitespace collapsed).
+EXPLAINED = {}
+
+
+def scratch_copy(rev, into):
+    """Extract ``git archive rev`` into ``into``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+
+
+def run_named(rev, workdir):
+    """Apply each NAMED mutation to a fresh copy: its tests must pass on the original
+    code and fail on the mutant. Return the report rows."""
+    rows = []
+    copy = Path(workdir) / "named"
+    scratch_copy(rev, copy)
+    env = dict(os.environ, PYTHONPATH=str(copy))
+    for name, path, original, mutated, tests in NAMED:
+        source = (copy / path).read_text()
+        if source.count(original) != 1:
+            rows.append((name, tests, "NOT APPLIED: the original line changed"))
+            continue
+
+        def outcome():
+            result = subprocess.run([sys.executable, "-m", "pytest", *PYTEST_ARGS, *tests],
+                                    cwd=copy, env=env, capture_output=True, text=True)
+            return result.returncode
+
+        clean = outcome()
+        (copy / path).write_text(source.replace(original, mutated))
+        try:
+            mutant = outcome()
+        finally:
+            (copy / path).write_text(source)
+        verdict = ("killed" if clean == 0 and mutant == 1 else
+                   f"NOT KILLED (exit {clean} on the code, {mutant} on the mutant)")
+        rows.append((name, tests, verdict))
+        print(f"named: {name}: {verdict}", flush=True)
+    return rows
+
+
+def mutmut_config(module, tests):
+    quoted = lambda items: "[" + ", ".join(f'"{i}"' for i in items) + "]"  # noqa: E731
+    return (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["sk_softmax"]\n'
+        f'only_mutate = ["sk_softmax/{module}.py"]\n'
+        f"pytest_add_cli_args = {quoted(PYTEST_ARGS)}\n"
+        f"pytest_add_cli_args_test_selection = {quoted(tests)}\n"
+    )
+
+
+def run_module(module, rev, workdir, max_children, timeout):
+    """Run mutmut on one module; return ``(statuses, diffs, finished)``."""
+    copy = Path(workdir) / module
+    scratch_copy(rev, copy)
+    tests = [t for t in MODULES[module] if (copy / t).exists()]
+    with open(copy / "pyproject.toml", "a") as f:
+        f.write(mutmut_config(module, tests))
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    started = time.time()
+    with open(copy / "mutmut.log", "w") as log:
+        process = subprocess.Popen(["mutmut", "run", "--max-children", str(max_children)],
+                                   cwd=copy, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            process.wait(timeout=timeout)
+            finished = True
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
+            finished = False
+    print(f"{module}: mutmut ran {time.time() - started:.0f} s"
+          f"{'' if finished else ' (stopped by --module-timeout)'}", flush=True)
+    listing = subprocess.run(["mutmut", "results", "--all", "true"], cwd=copy, env=env,
+                             capture_output=True, text=True).stdout
+    statuses = dict(re.findall(r"^\s*(\S+__mutmut_\d+): (.+?)\s*$", listing, re.M))
+    diffs = {}
+    for name, status in statuses.items():
+        if status in ("survived", "no tests", "timeout", "suspicious"):
+            diffs[name] = subprocess.run(["mutmut", "show", name], cwd=copy, env=env,
+                                         capture_output=True, text=True).stdout
+    return statuses, diffs, finished
+
+
+def mutated_line(diff):
+    """The mutant's line (the diff's added line), whitespace collapsed."""
+    added = [line[1:] for line in diff.splitlines()
+             if line.startswith("+") and not line.startswith("+++")]
+    return " ".join(" ".join(added).split())
+
+
+def function_of(name):
+    """``sk_softmax._loss.x_softmax__mutmut_3`` -> ``softmax``; methods
+    (``xǁClassǁmethod__mutmut_3``) -> ``Class.method``."""
+    last = name.rsplit(".", 1)[-1].split("__mutmut_")[0]
+    return last.lstrip("x").replace("ǁ", ".").strip(".")
+
+
+def summarise(module, statuses, diffs, finished):
+    """Counts and survivor rows of one module."""
+    checked = {n: s for n, s in statuses.items() if s != "not checked"}
+    killed = sum(s == "killed" for s in checked.values())
+    survivors = []
+    for name, status in sorted(checked.items(), key=lambda item: natural(item[0])):
+        if status == "killed":
+            continue
+        line = mutated_line(diffs.get(name, ""))
+        reason = EXPLAINED.get((module, function_of(name), line), "UNEXPLAINED")
+        survivors.append((name, status, line, reason))
+    equivalent = sum(r[3] != "UNEXPLAINED" for r in survivors)
+    return {"total": len(statuses), "checked": len(checked), "killed": killed,
+            "equivalent": equivalent, "survivors": survivors, "finished": finished}
+
+
+def natural(name):
+    head, _, number = name.rpartition("_")
+    return head, int(number) if number.isdigit() else 0
+
+
+def write_report(path, rev, named, summaries):
+    lines = [
+        "# Mutation testing",
+        "",
+        f"Written by `python tools/mutation.py` (mutmut) on revision `{rev}`. Score = killed / "
+        "(checked - equivalent); a survivor is listed with why it is equivalent or "
+        "harmless, or as UNEXPLAINED (a gap in the tests).",
+        "",
+        "| module | mutants | checked | killed | equivalent/harmless | score | complete |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for module, s in summaries.items():
+        effective = s["checked"] - s["equivalent"]
+        score = f"{100 * s['killed'] / effective:.1f}%" if effective else "-"
+        lines.append(f"| {module} | {s['total']} | {s['checked']} | {s['killed']} | "
+                     f"{s['equivalent']} | {score} | {'yes' if s['finished'] else 'no'} |")
+    if named:
+        lines += ["", "## The issue's six mutations", "", "| mutation | test | result |",
+                  "| --- | --- | --- |"]
+        lines += [f"| {n} | `{' '.join(t)}` | {v} |" for n, t, v in named]
+    for module, s in summaries.items():
+        if not s["survivors"]:
+            continue
+        lines += ["", f"## Survivors in {module}", "", "| mutant | status | mutated line | why |",
+                  "| --- | --- | --- | --- |"]
+        for name, status, line, reason in s["survivors"]:
+            short = name.rsplit(".", 1)[-1]
+            code = line.replace("|", "\\|")
+            lines.append(f"| {short} | {status} | `{code}` | {reason} |")
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", nargs="+", choices=sorted(MODULES), default=list(MODULES))
+    parser.add_argument("--rev", default="HEAD", help="git revision to mutate (default HEAD)")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--module-timeout", type=float, default=3600,
+                        help="seconds per module before mutmut is stopped (partial figures)")
+    parser.add_argument("--no-named", dest="named", action="store_false")
+    parser.add_argument("--named-only", action="store_true")
+    parser.add_argument("--report", default=str(ROOT / "tools" / "MUTATION.md"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
+    args = parser.parse_args(argv)
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.rev],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    workdir = tempfile.mkdtemp(prefix="sk-softmax-mutation-")
+    try:
+        named = run_named(rev, workdir) if args.named or args.named_only else []
+        summaries = {}
+        for module in [] if args.named_only else args.modules:
+            statuses, diffs, finished = run_module(module, rev, workdir, args.max_children,
+                                                   args.module_timeout)
+            summaries[module] = summarise(module, statuses, diffs, finished)
+            write_report(args.report, rev, named, summaries)  # after every module
+        write_report(args.report, rev, named, summaries)
+    finally:
+        if args.keep:
+            print("scratch copies kept in", workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    failed = [n for n, _, v in named if v != "killed"]
+    unexplained = sum(r[3] == "UNEXPLAINED" for s in summaries.values() for r in s["survivors"])
+    print(f"report: {args.report}; named mutations not killed: {len(failed)}; "
+          f"unexplained survivors: {unexplained}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
