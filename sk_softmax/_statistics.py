@@ -86,7 +86,7 @@ class _Table:
     Subclasses set ``label`` (the name of the value column) and ``_bounds``.
     """
 
-    label = "estimate"
+    label, digits = "estimate", 6
 
     def _bounds(self, q):
         return self.values - q * self.std_err, self.values + q * self.std_err
@@ -106,7 +106,10 @@ class _Table:
 
     def to_frame(self, level=0.95):
         """The table as a pandas DataFrame indexed by (class, feature)."""
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("to_frame needs pandas: pip install pandas") from exc
 
         pct = f"{100 * level:g}%"
         rows = list(self._rows(level))
@@ -118,8 +121,10 @@ class _Table:
         """A text table per class (classes without estimates are skipped)."""
         pct = f"{100 * level:g}%"
         width = max([9] + [len(str(name)) + 2 for name in self.feature_names])
-        header = (f"{'':<{width}}{self.label:>14}{'std err':>11}{'z':>9}{'P>|z|':>9}"
+        size = max(len(self.label) + 1, 11)
+        header = (f"{'':<{width}}{self.label:>{size}}{'std err':>11}{'z':>9}{'P>|z|':>9}"
                   f"{'[' + pct:>11}{pct + ']':>11}")
+        f = f".{self.digits}f"
         lines, rows = [self.title], list(self._rows(level))
         for label in self.classes:
             values = [r[1:] for r in rows if r[0] == label]
@@ -127,8 +132,8 @@ class _Table:
                 continue
             lines += ["", f"class = {label}", header, "-" * len(header)]
             for term, value, err, z, p, low, high in values:
-                lines.append(f"{str(term):<{width}}{value:>14.6g}{err:>11.4g}{z:>9.3f}"
-                             f"{p:>9.4f}{low:>11.4g}{high:>11.4g}")
+                lines.append(f"{str(term):<{width}}{value:>{size}{f}}{err:>11{f}}{z:>9.3f}"
+                             f"{p:>9.4f}{low:>11{f}}{high:>11{f}}")
         return "\n".join(lines)
 
     def __str__(self):
@@ -168,7 +173,7 @@ class OddsRatios(_Table):
     each feature, with intervals ``exp(coef -+ q se)``, the coefficient's z and p and
     the delta-method standard error ``exp(coef) * se``."""
 
-    label = "odds ratio"
+    label, digits = "odds ratio", 4
 
     def __init__(self, result):
         self.coef, self.coef_err = result.coef, result.std_err_coef
@@ -325,8 +330,8 @@ def wald_test(result, features):
     fit = fit_data(result)
     layout, n_free = fit.layout, len(fit.layout.free)
     base = 0 if layout.reference is None else None  # symmetric: contrasts to class 0
-    R = []
-    for j in feature_indices(fit, result.feature_names, features):
+    R, indices = [], feature_indices(fit, result.feature_names, features)
+    for j in indices:
         for a in range(n_free):
             if a == base:
                 continue
@@ -336,8 +341,7 @@ def wald_test(result, features):
                 row[j * n_free + base] = -1.0
             R.append(row)
     R = np.array(R)
-    names = ", ".join(str(result.feature_names[j]) for j in
-                      feature_indices(fit, result.feature_names, features))
+    names = ", ".join(str(result.feature_names[j]) for j in indices)
     name = f"Wald test, coefficients of [{names}] = 0"
     if fit.separated.any():
         return ChiSquareTest(np.nan, len(R), np.nan, name)
