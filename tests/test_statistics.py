@@ -481,3 +481,23 @@ def test_sparse_and_float32_data_give_the_same_statistics():
     single = model.inference(X.astype(np.float32), y)
     assert_allclose(single.marginal_effects().std_err, dense.marginal_effects().std_err,
                     rtol=1e-5)
+
+
+def test_readme_statistics_example():
+    """The README's printed statistics are what its example prints."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    start = readme.index("### Marginal effects, odds ratios")
+    section = readme[readme.rindex("## Inference", 0, start):readme.index("## Performance")]
+    first, second = re.findall(r"```python\n(.*?)```", section, re.S)
+    printed = re.findall(r"prints\n\n```\n(.*?)```", readme[start:], re.S)[0]
+    namespace, output = {}, io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(first.split("print(result.summary())")[0], namespace)  # load, fit, inference
+        namespace["result"] = namespace["model"].inference(namespace["X"], namespace["y"])
+        exec(second, namespace)
+    assert output.getvalue() == printed
