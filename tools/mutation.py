@@ -72,7 +72,7 @@ NAMED = [
      "classes[1:] if len(classes) == 2 else classes", "classes",
      ["tests/test_inference.py::test_binary_summary_and_frame"]),
     ("AIC's parameter count without the centring correction", "sk_softmax/_inference.py",
-     "layout.n_params - centred,", "layout.n_params,",
+     "layout.n_params - centred, classes[1:]", "layout.n_params, classes[1:]",
      ["tests/test_inference.py::test_penalised_symmetric_model_warns_and_centres"]),
 ]
 
