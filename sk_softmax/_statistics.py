@@ -24,7 +24,8 @@ from ._loss import log_softmax, softmax
 METHODS = {"dydx": (1, 0), "eydx": (0, 0), "dyex": (1, 1), "eyex": (0, 1)}
 LABELS = {"dydx": "dy/dx", "eydx": "d(lny)/dx", "dyex": "dy/d(lnx)",
           "eyex": "d(lny)/d(lnx)"}
-CHUNK = 2048  # rows per block: the Jacobian pass holds (CHUNK, d, K) arrays
+#: Entries per row block: the passes hold arrays of (rows, n_features, n_classes).
+BLOCK_SIZE = 2 ** 22
 
 
 class FitData:
@@ -71,10 +72,12 @@ def fit_data(result):
     return fit
 
 
-def blocks(X):
-    """Yield ``(rows, dense float64 block)`` of ``X`` (dense or sparse)."""
-    for start in range(0, X.shape[0], CHUNK):
-        rows = slice(start, min(start + CHUNK, X.shape[0]))
+def blocks(X, n_classes):
+    """Yield ``(rows, dense float64 block)`` of ``X`` (dense or sparse), blocks of
+    about ``BLOCK_SIZE / (n_features * n_classes)`` rows."""
+    step = max(64, BLOCK_SIZE // max(1, (X.shape[1] + 1) * n_classes))
+    for start in range(0, X.shape[0], step):
+        rows = slice(start, min(start + step, X.shape[0]))
         block = X[rows]
         block = block.toarray() if hasattr(block, "toarray") else block
         yield rows, np.asarray(block, dtype=np.float64)
@@ -254,7 +257,7 @@ def _points(fit, at):
     if at == "mean":
         yield np.asarray(fit.X.T @ weights, dtype=np.float64)[np.newaxis], np.ones(1)
         return
-    for rows, block in blocks(fit.X):
+    for rows, block in blocks(fit.X, len(fit.classes)):
         yield block, weights[rows]
 
 
@@ -410,7 +413,7 @@ def predict_proba_interval(result, X, level=0.95):
     n_ext = fit.extended(np.zeros((1, fit.coef.shape[0]))).shape[1]
     cov = result.cov.reshape(n_ext, len(free), n_ext, len(free))
     proba, lower, upper = (np.empty((X.shape[0], K)) for _ in range(3))
-    for rows, Z in blocks(X):
+    for rows, Z in blocks(X, K):
         logits, Xt = fit.logits(Z), fit.extended(Z)
         proba[rows] = softmax(logits)
         Q = np.einsum("il,lamb,im->iab", Xt, cov, Xt, optimize=True)

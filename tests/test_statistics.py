@@ -501,3 +501,18 @@ def test_readme_statistics_example():
         namespace["result"] = namespace["model"].inference(namespace["X"], namespace["y"])
         exec(second, namespace)
     assert output.getvalue() == printed
+
+
+def test_row_blocks_do_not_change_the_statistics(anes_fits, monkeypatch):
+    """Blocks of 64 rows (15 blocks of anes96) give the one-block figures."""
+    import sk_softmax._statistics as statistics
+
+    result, _ = anes_fits["HC0"]
+    X, _ = anes96()
+    whole = result.marginal_effects(method="eyex"), result.predict_proba_interval(X)
+    monkeypatch.setattr(statistics, "BLOCK_SIZE", 1)
+    blocked = result.marginal_effects(method="eyex"), result.predict_proba_interval(X)
+    assert_allclose(blocked[0].effects, whole[0].effects, rtol=1e-12, atol=1e-15)
+    assert_allclose(blocked[0].cov, whole[0].cov, rtol=1e-10, atol=1e-18)
+    for ours, theirs in zip(blocked[1], whole[1]):
+        assert_allclose(ours, theirs, rtol=1e-12)
