@@ -31,6 +31,7 @@ Needs skl2onnx (and onnxruntime to run the graphs): ``pip install 'sk_softmax[on
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
 import json
 import numbers
 import os
@@ -116,10 +117,9 @@ def _label_values(classes):
         return TensorProto.INT64, values
     if classes.dtype.kind == "U" or all(isinstance(c, str) for c in classes):
         return TensorProto.STRING, np.array([str(c).encode("utf-8") for c in classes])
-    if all(isinstance(c, numbers.Integral) for c in classes):
-        return _label_values(np.array(classes.tolist(), dtype=np.int64))
-    raise ValueError(f"class labels {classes.tolist()!r} must be all integers or all "
-                     "strings to be exported to ONNX")
+    raise ValueError(f"class labels {classes.tolist()!r} must be strings or of an "
+                     "integer dtype to be exported to ONNX (refit on y.astype(int) or "
+                     "y.astype(str))")
 
 
 # ------------------------------------------------------------------ skl2onnx hooks
@@ -283,6 +283,17 @@ def _refuse_unconvertible(model):
                 "(models fitted with sk-softmax fit --impute); refit without --impute")
 
 
+def _column_names(columns, names):
+    """The names of a fitted ColumnTransformer's ``columns`` (names, positions,
+    a boolean mask or a slice)."""
+    names = np.asarray(names, dtype=object)
+    listed = names[columns] if isinstance(columns, slice) else np.atleast_1d(
+        np.asarray(columns, dtype=object))
+    if not all(isinstance(c, str) for c in listed):
+        listed = names[np.atleast_1d(np.asarray(columns))]
+    return [str(c) for c in listed]
+
+
 def _initial_types(model, classifier, tensor_type):
     """One input ``X`` of shape ``(None, n_features)``; for a Pipeline that starts with
     a ColumnTransformer selecting columns by name (``sk-softmax fit``'s models), one
@@ -298,11 +309,7 @@ def _initial_types(model, classifier, tensor_type):
             if isinstance(transformer, str):
                 continue
             if _takes_strings(transformer):
-                listed = np.atleast_1d(np.asarray(columns, dtype=object) if not isinstance(
-                    columns, slice) else np.asarray(names, dtype=object)[columns])
-                if listed.size and not all(isinstance(c, str) for c in listed):
-                    listed = np.asarray(names, dtype=object)[columns]
-                text.update(str(c) for c in np.atleast_1d(listed))
+                text.update(_column_names(columns, names))
         return [(str(name), StringTensorType([None, 1]) if str(name) in text
                  else tensor_type([None, 1])) for name in names]
     n_features = getattr(model, "n_features_in_", classifier.n_features_in_)
@@ -356,7 +363,12 @@ def export_model(model, path, *, target_opset=None, dtype=np.float32, zipmap=Fal
         entry = onx.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(onx)
-    data = onx.SerializeToString()
+    _write_atomically(path, onx.SerializeToString())
+    return onx
+
+
+def _write_atomically(path, data):
+    """Write ``data`` to a temporary file beside ``path``, then rename it over."""
     path = os.fspath(path)
     directory, base = os.path.split(os.path.abspath(path))
     tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
@@ -368,19 +380,14 @@ def export_model(model, path, *, target_opset=None, dtype=np.float32, zipmap=Fal
             os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return onx
-    try:
-        os.fsync(dir_fd)
-    except OSError:
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:  # pragma: no cover - file systems that cannot fsync a directory
         pass
-    finally:
-        os.close(dir_fd)
-    return onx

@@ -236,6 +236,32 @@ def test_non_integral_float_labels_are_refused():
         to_onnx(model, X[:1].astype(np.float32), options={id(model): {"zipmap": False}})
 
 
+def test_labels_that_are_neither_int64_nor_strings_are_refused():
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    model = fit(SoftmaxNNClassifier(), X, y)
+    model.classes_ = model.classes_.astype(object)  # scikit-learn refuses to fit on these
+    with pytest.raises(ValueError, match="must be strings or of an integer dtype"):
+        to_onnx(model, X[:1], options={id(model): {"zipmap": False}})
+    model = fit(SoftmaxNNClassifier(), X, np.array([0, 1, 2**64 - 1], np.uint64)[y])
+    with pytest.raises(ValueError, match="do not fit in int64"):
+        to_onnx(model, X[:1], options={id(model): {"zipmap": False}})
+
+
+def test_integer_input_is_cast_and_strings_are_refused():
+    from skl2onnx.common.data_types import Int64TensorType, StringTensorType
+
+    X, y = load_iris(return_X_y=True)
+    X = np.round(X * 10).astype(np.int64)
+    model = fit(SoftmaxNNClassifier(), X, y)
+    onx = to_onnx(model, X[:1], options={id(model): {"zipmap": False}})
+    assert session(onx).get_inputs()[0].type == "tensor(int64)"
+    check(model, X, onx)
+    with pytest.raises(TypeError, match="takes numeric input"):
+        to_onnx(model, initial_types=[("X", StringTensorType([None, 4]))])
+    assert Int64TensorType  # the cast path above
+
+
 def test_wrong_number_of_columns_is_refused():
     X, y = load_iris(return_X_y=True)
     model = fit(SoftmaxNNClassifier(), X, y)
@@ -321,6 +347,44 @@ def test_export_cli_model_one_input_per_column(tmp_path):
     labels, proba = sess.run(None, feeds)
     np.testing.assert_array_equal(labels, model.predict(frame))
     np.testing.assert_allclose(proba, model.predict_proba(frame), rtol=0, atol=ATOL)
+
+
+def test_export_column_positions_and_a_dropped_column(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    _, frame = _cli_like()
+    frame = frame.assign(note="unused")
+    y = (frame.income > 5).to_numpy()
+    features = ColumnTransformer([
+        ("num", StandardScaler(), [0, 1]),
+        ("text", make_pipeline(SimpleImputer(missing_values="", strategy="constant",
+                                             fill_value="none"),
+                               OneHotEncoder(handle_unknown="ignore")), [2])])
+    model = fit(Pipeline([("features", features), ("model", SoftmaxNNClassifier())]),
+                frame, y)
+    export_model(model, tmp_path / "model.onnx")
+    sess = rt.InferenceSession(str(tmp_path / "model.onnx"),
+                               providers=["CPUExecutionProvider"])
+    types = {i.name: i.type for i in sess.get_inputs()}
+    assert types["party"] == "tensor(string)" and types["age"] == "tensor(float)"
+    feeds = {"age": frame.age.to_numpy(np.float32)[:, None],
+             "income": frame.income.to_numpy(np.float32)[:, None],
+             "party": frame.party.to_numpy(object)[:, None],
+             "note": np.zeros((len(frame), 1), np.float32)}  # dropped: typed as numbers
+    labels, proba = sess.run(None, feeds)
+    np.testing.assert_array_equal(labels, model.predict(frame))
+    np.testing.assert_allclose(proba, model.predict_proba(frame), rtol=0, atol=ATOL)
+
+
+def test_export_onto_a_directory_fails_cleanly(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    (tmp_path / "model.onnx").mkdir()
+    with pytest.raises(OSError):
+        export_model(fit(SoftmaxNNClassifier(), X, y), tmp_path / "model.onnx")
+    assert _listdir(tmp_path) == ["model.onnx"]
 
 
 def test_export_after_a_skops_round_trip(tmp_path):
