@@ -159,7 +159,6 @@ class InferenceResult:
         index = pd.MultiIndex.from_tuples([r[:2] for r in rows], names=["class", "term"])
         return pd.DataFrame([r[2:] for r in rows], index=index, columns=columns)
 
-
     def marginal_effects(self, at="overall", method="dydx", dummy=False):
         """Marginal effects of each feature on each class probability, with
         delta-method standard errors (statsmodels' ``get_margeff``).

@@ -263,9 +263,11 @@ def _points(fit, at):
 
 def dummy_columns(X):
     """Indices of the columns holding only 0 and 1, both present (statsmodels')."""
-    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
-    return np.flatnonzero((X.min(axis=0) == 0) & (X.max(axis=0) == 1)
-                          & np.all(X % 1 == 0, axis=0))
+    low, high, whole = np.inf, -np.inf, True
+    for _, block in blocks(X, 1):
+        low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(axis=0))
+        whole = whole & np.all(block % 1 == 0, axis=0)
+    return np.flatnonzero((low == 0) & (high == 1) & whole)
 
 
 def marginal_effects(result, at="overall", method="dydx", dummy=False):
