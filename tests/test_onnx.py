@@ -403,3 +403,15 @@ def test_export_refuses_imputed_cli_models(tmp_path):
     with pytest.raises(ValueError, match="refit without --impute"):
         export_model(model, tmp_path / "model.onnx")
     assert _listdir(tmp_path) == []
+
+
+def test_readme_example_prints_what_the_readme_says(capsys):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## ONNX\n"):readme.index("## Performance\n")]
+    (code,) = re.findall(r"```py\n(.*?)```", section, re.S)
+    exec(compile(code, "README.md", "exec"), {})
+    assert "prints `True True`" in section
+    assert capsys.readouterr().out == "True True\n"
