@@ -492,7 +492,7 @@ def test_readme_statistics_example():
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     start = readme.index("### Marginal effects, odds ratios")
-    section = readme[readme.rindex("## Inference", 0, start):readme.index("## Performance")]
+    section = readme[readme.rindex("## Inference", 0, start):readme.index("\n## ", start)]
     first, second = re.findall(r"```python\n(.*?)```", section, re.S)
     printed = re.findall(r"prints\n\n```\n(.*?)```", readme[start:], re.S)[0]
     namespace, output = {}, io.StringIO()
