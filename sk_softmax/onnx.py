@@ -61,7 +61,8 @@ except ImportError as exc:  # pragma: no cover - exercised without skl2onnx
 
 from ._classifier import SoftmaxNNClassifier
 
-__all__ = ["ALIAS", "MIN_SKL2ONNX", "export_model"]
+__all__ = ["ALIAS", "MIN_SKL2ONNX", "calculate_softmax_nn_output_shapes", "convert_softmax_nn",
+           "export_model", "parse_softmax_nn"]
 
 #: The operator name the converter is registered under in skl2onnx.
 ALIAS = "SkSoftmaxNNClassifier"
