@@ -6,6 +6,7 @@ from ._classifier import SoftmaxNNClassifier
 from ._cv import SoftmaxNNClassifierCV
 from ._identification import SeparationWarning
 from ._inference import InferenceResult
+from ._statistics import likelihood_ratio_test
 
 __version__ = "0.1.0"
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "SoftmaxNNClassifier",
     "SoftmaxNNClassifierCV",
     "__version__",
+    "likelihood_ratio_test",
 ]
