@@ -66,7 +66,7 @@ __all__ = ["ALIAS", "MIN_SKL2ONNX", "calculate_softmax_nn_output_shapes", "conve
 
 #: The operator name the converter is registered under in skl2onnx.
 ALIAS = "SkSoftmaxNNClassifier"
-#: Oldest skl2onnx tested (the ``parser=`` and ``options=`` registration).
+#: Oldest skl2onnx tested (1.18.0, with onnx 1.17 and onnxruntime 1.20; the extra's floor).
 MIN_SKL2ONNX = (1, 18)
 
 _ACTIVATION_OPS = {"identity": None, "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
@@ -80,7 +80,7 @@ def _version(text):
     return tuple(parts)
 
 
-if _version(skl2onnx.__version__) < MIN_SKL2ONNX:  # pragma: no cover
+if _version(skl2onnx.__version__) < MIN_SKL2ONNX:  # pragma: no cover - old skl2onnx only
     raise ImportError(
         f"sk_softmax.onnx needs skl2onnx >= {'.'.join(map(str, MIN_SKL2ONNX))}, found "
         f"{skl2onnx.__version__}: pip install -U 'sk_softmax[onnx]'"
