@@ -16,8 +16,11 @@ from ._csv import (
     CLIError,
     check_output,
     check_target,
+    checked_option,
+    class_weight_option,
     describe,
     feature_columns,
+    hidden_option,
     label_of,
     labels,
     make_features,
@@ -52,42 +55,6 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _type(name, convert, check, rule):
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not check(value):
-            raise argparse.ArgumentTypeError(f"{rule}; got {text!r}")
-        return value
-    parse.__name__ = name
-    return parse
-
-
-def _hidden(text):
-    try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"takes comma-separated integers such as 64,32; got {text!r}") from None
-    if any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"sizes must be >= 1; got {text!r}")
-    return sizes
-
-
-def _class_weight(text):
-    if text in ("balanced", "none"):
-        return None if text == "none" else text
-    try:
-        return {label.strip(): float(w) for label, w in
-                (pair.rsplit(":", 1) for pair in text.split(",")) if float(w) > 0}
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'balanced', 'none' or LABEL:WEIGHT,... with weights > 0; got {text!r}"
-        ) from None
-
-
 def _version():
     import sklearn
 
@@ -116,7 +83,7 @@ def _features(parser, summary=False):
     group.add_argument("--impute", choices=["median", "most_frequent"],
                        help="fill missing cells (an indicator column per column with "
                        "missing cells); default: missing cells are an error")
-    group.add_argument("--max-iter", type=_type("max_iter", int, lambda v: v >= 1,
+    group.add_argument("--max-iter", type=checked_option("max_iter", int, lambda v: v >= 1,
                        "an integer >= 1"), metavar="N", help="solver iteration limit")
 
 
@@ -126,21 +93,21 @@ def _fit_options(fit):
     alpha = SoftmaxNNClassifier().alpha  # one default: the estimator's
     fit.add_argument("data", help="CSV file with a header row")
     fit.add_argument("--target", required=True, help="name of the label column")
-    fit.add_argument("--hidden", type=_hidden, default=(), metavar="64,32",
+    fit.add_argument("--hidden", type=hidden_option, default=(), metavar="64,32",
                      help="hidden layer sizes (default: none, softmax regression)")
     fit.add_argument("--activation", default="tanh",
                      choices=["identity", "logistic", "tanh", "relu"])
     fit.add_argument("--alpha", default=alpha, metavar="A", help=f"L2 penalty (default {alpha:g})",
-                     type=_type("alpha", float, lambda v: math.isfinite(v) and v >= 0,
+                     type=checked_option("alpha", float, lambda v: math.isfinite(v) and v >= 0,
                                 "a finite number >= 0"))
     fit.add_argument("--reference-class", metavar="LABEL",
                      help="class whose logit is fixed at 0 (default: symmetric softmax)")
-    fit.add_argument("--class-weight", type=_class_weight, metavar="W",
+    fit.add_argument("--class-weight", type=class_weight_option, metavar="W",
                      help="'balanced' or LABEL:WEIGHT,... (default: none)")
     fit.add_argument("--seed", default=0, help="random seed (default 0)",
-                     type=_type("seed", int, lambda v: 0 <= v < 2**32,
+                     type=checked_option("seed", int, lambda v: 0 <= v < 2**32,
                                 "an integer in [0, 2**32)"))
-    fit.add_argument("--cv", default=5, type=_type("cv", int, lambda v: v == 0 or v >= 2,
+    fit.add_argument("--cv", default=5, type=checked_option("cv", int, lambda v: v == 0 or v >= 2,
                      "0 (no cross-validation) or an integer >= 2"),
                      help="cross-validation folds (default 5; 0: none)")
     fit.add_argument("--compare", default="lr", choices=["none", "lr", "mlp", "all"],
@@ -382,8 +349,13 @@ def _number(value, kind="coef"):
     return f"{value:.{digits - 1}e}"
 
 
-def format_summary(result, reference, level=0.95, odds_ratios=False):
-    """The inference table, columns as wide as their values (never run together)."""
+def format_summary(result, classes, reference, level=0.95, odds_ratios=False):
+    """The inference table, columns as wide as their values (never run together).
+
+    Each class is read against the reference class; two classes: ``classes[1]``
+    against ``classes[0]`` (LogisticRegression's layout, whatever the reference).
+    """
+    against = classes[0] if len(classes) == 2 else reference
     pct_low, pct_high = f"{50 - 50 * level:g}%", f"{50 + 50 * level:g}%"
     header = ["", "coef", "std err", "z", "P>|z|", f"[{pct_low}", f"{pct_high}]"]
     if odds_ratios:
@@ -397,7 +369,7 @@ def format_summary(result, reference, level=0.95, odds_ratios=False):
         terms += [(str(name), result.coef[r, f], result.std_err_coef[r, f],
                    result.z_coef[r, f], result.p_coef[r, f], c_low[r, f], c_high[r, f])
                   for f, name in enumerate(result.feature_names)]
-        if label == reference:
+        if label == reference and len(classes) > 2:
             blocks.append((label, None))
             continue
         rows = []
@@ -423,7 +395,8 @@ def format_summary(result, reference, level=0.95, odds_ratios=False):
         if rows is None:
             lines += ["", f"class = {label}: reference class, every coefficient fixed at 0"]
             continue
-        lines += ["", f"class = {label}", line(header), "-" * len(line(header))]
+        lines += ["", f"class = {label} (against {against})", line(header),
+                  "-" * len(line(header))]
         lines += [line(row) for row in rows]
     return "\n".join(lines)
 
@@ -456,7 +429,8 @@ def summary_command(args):
     model.coefs_ = [(W / scale[:, np.newaxis]).astype(W.dtype)]
     model.intercepts_ = [(b - (mean / scale) @ W).astype(b.dtype)]
     result = model.inference(X, y, cov_type=args.cov_type)
-    text = format_summary(result, model.reference_class, odds_ratios=args.odds_ratios)
+    text = format_summary(result, model.classes_, model.reference_class,
+                          odds_ratios=args.odds_ratios)
     if categorical:
         head, rest = text.split("\n\n", 1)
         levels = ", ".join(f"{c} = {level}" for c, level in zip(categorical, base))

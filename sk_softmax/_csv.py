@@ -1,6 +1,7 @@
 """CSV files in and out for the command line: separator and decimal detection,
 row-width checks, cell errors naming the line, categorical and missing cells,
-and output paths that never overwrite an input (atomic writes)."""
+the feature transformer, option values, and output paths that never overwrite
+an input (atomic writes)."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -262,6 +263,45 @@ def labels(table, target):
             y = y.astype(np.int64)
         return y
     return values.astype(str).to_numpy().astype(str)
+
+
+def checked_option(name, convert, check, rule):
+    """An argparse type: ``convert`` then ``check``, else an error stating ``rule``."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not check(value):
+            raise argparse.ArgumentTypeError(f"{rule}; got {text!r}")
+        return value
+    parse.__name__ = name
+    return parse
+
+
+def hidden_option(text):
+    """``--hidden 64,32``."""
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"takes comma-separated integers such as 64,32; got {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be >= 1; got {text!r}")
+    return sizes
+
+
+def class_weight_option(text):
+    """``--class-weight balanced`` or ``LABEL:WEIGHT,...`` (labels resolved later)."""
+    if text in ("balanced", "none"):
+        return None if text == "none" else text
+    try:
+        return {label.strip(): float(w) for label, w in
+                (pair.rsplit(":", 1) for pair in text.split(",")) if float(w) > 0}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'balanced', 'none' or LABEL:WEIGHT,... with weights > 0; got {text!r}"
+        ) from None
 
 
 def separator_option(text):

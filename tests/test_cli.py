@@ -477,7 +477,12 @@ def test_summary_with_a_text_column_and_one_line_errors(capsys, tmp_path):
     base = frame.party.mode()[0]
     assert f"relative to the most frequent level: party = {base}" in out
     levels = {"strong Rep", "weak Dem", "indep"} - {base}
-    assert all(f"party_{level} " in out for level in levels) and "class = Dole" in out
+    assert all(f"party_{level} " in out for level in levels)
+    assert "class = Dole (against Clinton)" in out
+    status, out, err = cli(capsys, "summary", path, "--target", "vote",
+                           "--reference-class", "Dole")  # two classes: the same table
+    assert status == 0 and "class = Dole (against Clinton)" in out
+    assert "reference class" not in out
     status, _, err = cli(capsys, "summary", path, "--target", "vote",
                          "--reference-class", "tulip")
     assert status == 2 and "--reference-class 'tulip'" in first_error(err)
