@@ -536,7 +536,8 @@ def test_version_seed_class_weight_and_default_alpha(capsys, iris_csv):
     assert fit_args.alpha == SoftmaxNNClassifier().alpha
     status, out, err = cli(capsys, "fit", iris_csv, "--target", "species", "--seed", "3",
                            "--class-weight", "setosa:2,virginica:0.5", "--cv", "3")
-    assert status == 0, err and "seed 3" in out
+    assert status == 0, err
+    assert "seed 3" in out
     status, _, err = cli(capsys, "fit", iris_csv, "--target", "species",
                          "--class-weight", "balanced", "--cv", "0")
     assert status == 0, err
@@ -554,7 +555,8 @@ def test_single_row_class(capsys, iris_csv, tmp_path):
         "sk-softmax: error: class rare of --target 'species' has 1 row(s), fewer than the "
         "5 cross-validation folds (--cv 5); use --cv 0")
     status, out, err = cli(capsys, "fit", path, "--target", "species", "--cv", "0")
-    assert status == 0, err and "4 classes" in out
+    assert status == 0, err
+    assert "4 classes" in out
 
 
 def test_closed_pipe_ends_quietly(saved_model, tmp_path):
