@@ -78,7 +78,21 @@ NAMED = [
 
 #: Survivors that are equivalent (no input can tell them apart) or harmless, keyed by
 #: (module, function, the mutated line with whitespace collapsed).
-EXPLAINED = {}
+_FLAT = ("equivalent: ``take`` and ``put`` index the flattened array whatever the "
+         "shape of ``flat``")
+_OUT = ("equivalent: the same values in a new array instead of in place (one more "
+        "allocation, no other change)")
+EXPLAINED = {
+    ("_loss", "nll_gradient_inplace", "flat = logits_t.reshape(None)"): _FLAT,
+    ("_loss", "nll_gradient_inplace", "flat = logits_t.reshape(-2)"): _FLAT,
+    ("_loss", "nll_gradient_inplace", "sum_exp = np.divide(weight_x, sum_exp, out=None)"):
+        _OUT,
+    ("_loss", "nll_gradient_inplace", "sum_exp = np.divide(weight_x, sum_exp, )"): _OUT,
+    ("_loss", "nll_gradient_inplace",
+     "flat.put(label_index, np.subtract(label_value, weight_x, out=None))"): _OUT,
+    ("_loss", "nll_gradient_inplace",
+     "flat.put(label_index, np.subtract(label_value, weight_x, ))"): _OUT,
+}
 
 
 def scratch_copy(rev, into):
@@ -128,6 +142,7 @@ def mutmut_config(module, tests):
         f'only_mutate = ["sk_softmax/{module}.py"]\n'
         f"pytest_add_cli_args = {quoted(PYTEST_ARGS)}\n"
         f"pytest_add_cli_args_test_selection = {quoted(tests)}\n"
+        'also_copy = ["README.md", "docs", "examples"]\n'  # read by some tests
     )
 
 
