@@ -125,7 +125,7 @@ def build_parser():
         description="Softmax classifier (optional hidden layers) trained by maximum "
         "likelihood. Without a command: the digits demo.")
     parser.add_argument("--version", action="version", version=_version())
-    commands = parser.add_subparsers(dest="command", metavar="{fit,predict,summary,info}")
+    commands = parser.add_subparsers(dest="command", metavar="{fit,predict,summary,info,export}")
 
     def command(name, help):
         return commands.add_parser(name, help=help, epilog=EXAMPLES,
@@ -157,6 +157,10 @@ def build_parser():
     _reading(summary)
     info = command("info", "print what a model file records")
     info.add_argument("model", help="a model file written by 'sk-softmax fit --save'")
+    export = command("export", "convert a model file to ONNX (needs onnx and skl2onnx)")
+    export.add_argument("model", help="a model file written by 'sk-softmax fit --save'")
+    export.add_argument("output", metavar="OUT.onnx", help="the ONNX file to write")
+    export.add_argument("--force", action="store_true", help="replace an existing OUT.onnx")
     return parser
 
 
@@ -184,7 +188,7 @@ def main(argv=None):
                 run_demo(progress=_progress)
             else:
                 {"fit": fit_command, "predict": predict_command, "info": info_command,
-                 "summary": summary_command}[args.command](args)
+                 "summary": summary_command, "export": export_command}[args.command](args)
             sys.stdout.flush()
     except BrokenPipeError:  # the reader (head, less) closed the pipe: end quietly
         try:
@@ -471,3 +475,14 @@ def info_command(args):
                   f"{s['fit_time_s']:>14.3f}")
     else:
         print("cross-validation: none (--cv 0)")
+
+
+def export_command(args):
+    from ._persist import load_model
+
+    output = check_output(args.output, "OUT.onnx", [args.model], args.force)
+    model = load_model(args.model)
+    from .onnx import export_model
+
+    export_model(model, output)
+    print(f"wrote {output}")

@@ -590,6 +590,21 @@ def test_info_prints_what_the_model_file_records(capsys, saved_model, messy_csv)
     assert "one-hot encoded party" in out and "cross-validation (3 folds, 150 rows):" in out
 
 
+def test_export_writes_onnx_once(capsys, saved_model, tmp_path):
+    """sk-softmax export (README, ONNX section): written once, replaced only with --force."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("skl2onnx")
+    out = tmp_path / "m.onnx"
+    status, stdout, err = cli(capsys, "export", saved_model, out)
+    assert status == 0, err
+    assert stdout == f"wrote {out}\n"
+    assert {i.name for i in onnx.load(out).graph.input} >= {"sepal_length", "party"}
+    status, _, err = cli(capsys, "export", saved_model, out)
+    assert status == 2 and "exists; add --force" in first_error(err)
+    status, _, err = cli(capsys, "export", saved_model, saved_model, "--force")
+    assert status == 2 and "input file" in first_error(err)
+
+
 def test_untrusted_model_file_is_refused(capsys, tmp_path):
     """A skops file holding a type a fitted pipeline cannot hold is refused, unloaded."""
     import skops.io as sio
