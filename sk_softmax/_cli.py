@@ -151,6 +151,8 @@ def build_parser():
     summary.add_argument("--reference-class", required=True, metavar="LABEL",
                          help="base category: the class whose logit is fixed at 0")
     summary.add_argument("--cov-type", default="nonrobust", choices=["nonrobust", "HC0"])
+    summary.add_argument("--margins", action="store_true",
+                         help="also print the average marginal effects (dP/dx)")
     summary.add_argument("--odds-ratios", action="store_true",
                          help="add exp(coef) with its interval")
     _features(summary, summary=True)
@@ -395,6 +397,9 @@ def format_summary(result, classes, reference, level=0.95, odds_ratios=False):
     lines = [f"Softmax regression: n_obs = {result.n_obs:g}, llf = {result.llf:.6g}, "
              f"llnull = {result.llnull:.6g}, pseudo R2 = {result.pseudo_r2:.4f}",
              f"AIC = {result.aic:.6g}, BIC = {result.bic:.6g}, covariance: {result.cov_type}"]
+    if result.separated.size:
+        lines.append(f"separated: no maximum-likelihood estimate for class(es) "
+                     f"{', '.join(map(str, result.separated))}; their statistics are nan")
     for label, rows in blocks:
         if rows is None:
             lines += ["", f"class = {label}: reference class, every coefficient fixed at 0"]
@@ -441,6 +446,8 @@ def summary_command(args):
         text = f"{head}\none-hot encoded, relative to the most frequent level: {levels}" + (
             f"\n\n{rest}")
     print(text)
+    if args.margins:
+        print("\n" + result.marginal_effects(at="overall", method="dydx").summary())
 
 
 def info_command(args):

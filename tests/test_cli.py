@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
+from sk_softmax import SoftmaxNNClassifier
 from sk_softmax._cli import build_parser, main
 
 pd = pytest.importorskip("pandas")
@@ -655,3 +656,24 @@ def test_console_script(saved_model, messy_csv):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("id,prediction\nr000,setosa\n")
+
+
+def test_summary_margins(capsys, tmp_path):
+    """summary --margins prints the average marginal effects after the table, equal to
+    the library's marginal_effects on the same fit."""
+    data = load_iris(as_frame=True)
+    frame = pd.DataFrame({"sl": data.data.iloc[:, 0],
+                          "species": np.array(["setosa", "versicolor", "virginica"])[
+                              data.target]})
+    path = tmp_path / "iris_sl.csv"
+    frame.to_csv(path, index=False)
+    status, out, err = cli(capsys, "summary", path, "--target", "species",
+                           "--reference-class", "setosa", "--margins")
+    assert status == 0, err
+    margins_text = out.split("Marginal effects", 1)[1]
+    setosa_line = margins_text.split("class = setosa", 1)[1].splitlines()[3]
+    X = frame[["sl"]]
+    model = SoftmaxNNClassifier(alpha=0, reference_class="setosa", solver="trust-ncg",
+                                tol=1e-10).fit(X, frame["species"].to_numpy())
+    expected = model.inference(X, frame["species"].to_numpy()).marginal_effects()
+    assert float(setosa_line.split()[1]) == pytest.approx(expected.effects[0, 0], rel=1e-4)
