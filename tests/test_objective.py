@@ -1,5 +1,6 @@
 """The blocked, threaded Objective against a direct transcription of docs/math.md."""
 
+import threading
 import tracemalloc
 import warnings
 
@@ -206,3 +207,37 @@ def test_csc_fit_is_never_densified():
     finally:
         tracemalloc.stop()
     assert peak < 2 * sparse_size < 0.05 * dense_size
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_blas_held_to_one_thread_while_objectives_are_in_use():
+    """BLAS runs one thread from the first objective entered to the last one left,
+    whichever thread enters or leaves them and in whatever order; then it has its
+    threads back (threadpoolctl >= 3.8 ignores a limit set from another thread than
+    the one that set the first: the limiter clears that control)."""
+    X, y = make_problem(n_samples=40)
+    layout = ParamLayout([5, 3], None, True)
+    weight = np.full(40, 1 / 40)
+    before = _blas_threads()
+    if not before or max(before) < 2:
+        pytest.skip("BLAS has a single thread here: nothing to restore")
+    first, second = (objective_module.Objective(X, y, weight, layout, "identity")
+                     for _ in range(2))
+    thread = threading.Thread(target=first.__enter__)  # the limit is set elsewhere
+    thread.start()
+    thread.join()
+    try:
+        assert set(_blas_threads()) == {1}
+        second.__enter__()
+        first(np.zeros(layout.n_params))  # usable from this thread too
+        first.__exit__(None, None, None)  # the first in, not the last out
+        assert set(_blas_threads()) == {1}
+    finally:
+        second.__exit__(None, None, None)  # restored from this thread
+    assert _blas_threads() == before
+    assert objective_module.SINGLE_THREADED_BLAS._users == 0
