@@ -230,10 +230,13 @@ def test_scoring_and_inference(data):
     clf = SoftmaxNNClassifierCV(alphas=3, cv=3, scoring="accuracy").fit(X, y)
     assert np.all((clf.scores_ >= 0) & (clf.scores_ <= 1))
     assert clf.score(X, y) == pytest.approx(np.mean(clf.predict(X) == y))
+    # the default neg_log_loss is computed without scikit-learn's checks: the same value
     custom = make_scorer(log_loss, greater_is_better=False, response_method="predict_proba")
-    np.testing.assert_allclose(
-        SoftmaxNNClassifierCV(alphas=3, cv=3, scoring=custom).fit(X, y).scores_,
-        SoftmaxNNClassifierCV(alphas=3, cv=3).fit(X, y).scores_, atol=1e-12)
+    sw = np.random.default_rng(2).uniform(0.5, 2.0, len(y))
+    for X_, sw_ in ((X, None), (X, sw), (X.astype(np.float32), sw)):
+        np.testing.assert_allclose(
+            SoftmaxNNClassifierCV(alphas=3, cv=3, scoring=custom).fit(X_, y, sw_).scores_,
+            SoftmaxNNClassifierCV(alphas=3, cv=3).fit(X_, y, sw_).scores_, rtol=1e-12)
     plain = SoftmaxNNClassifier(alpha=clf.alpha_).fit(X, y)
     with pytest.warns(UserWarning, match="penalised estimate"):
         ours = clf.inference(X, y)
