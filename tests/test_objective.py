@@ -241,3 +241,39 @@ def test_blas_held_to_one_thread_while_objectives_are_in_use():
         second.__exit__(None, None, None)  # restored from this thread
     assert _blas_threads() == before
     assert objective_module.SINGLE_THREADED_BLAS._users == 0
+
+
+def test_row_values_counts_features_or_non_zeros():
+    """The block sizes are planned from the values a row holds: its features (dense) or
+    its mean non-zeros (sparse), plus the units of the activations."""
+    X = np.zeros((4, 10))
+    X[0, :3] = X[2, 5] = 1.0  # 4 non-zeros in 4 rows
+    assert objective_module.row_values(X, 7) == 10 + 7
+    for make in (sp.csr_matrix, sp.csc_matrix):
+        assert objective_module.row_values(make(X), 7) == 1 + 7
+    one_row = sp.csr_matrix(np.ones((1, 6)))
+    assert objective_module.row_values(one_row, 0) == 6
+    assert objective_module.row_values(sp.csr_matrix((0, 6)), 2) == 2
+
+
+def test_block_and_thread_planning():
+    """Rows per block: BLOCK_VALUES values (times the threads); a second thread only
+    from MIN_VALUES_PER_THREAD values a thread; a sparse block holds at least twice as
+    many non-zeros as its dense gradient product has entries."""
+    def plan(X, layer_units, n_threads=1):
+        y = np.zeros(X.shape[0], dtype=np.intp)
+        weight = np.full(X.shape[0], 1 / X.shape[0])
+        objective = objective_module.Objective(X, y, weight, ParamLayout(layer_units, None, True),
+                                               "identity", n_threads=n_threads)
+        return objective.n_threads, [len(block[3]) for block in objective.blocks]
+
+    # 103 values a row: 2**16 // 103 = 636 rows a block; 103k values: one thread.
+    assert plan(np.zeros((1000, 100)), [100, 3], n_threads=2) == (1, [636, 364])
+    # 2**15 rows of 64 values = 2 * 2**20: two threads, each block twice as large.
+    n_threads, rows = plan(np.zeros((2**15, 61), np.float32), [61, 3], n_threads=4)
+    assert n_threads == 2 and rows == [2048] * 16
+    # One non-zero a row, 50k features, 10 classes: a block of 2**16 // 11 = 5957 rows
+    # would make a 500k-entry gradient product for 6k non-zeros: one block instead.
+    X = sp.csr_matrix((np.ones(20_000), (np.arange(20_000), np.arange(20_000) * 2),
+                       ), shape=(20_000, 50_000))
+    assert plan(X, [50_000, 10], n_threads=2) == (1, [20_000])

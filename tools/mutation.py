@@ -41,7 +41,7 @@ MODULES = {
     "_network": ["tests/test_network.py", "tests/test_objective.py", "tests/test_loss.py",
                  "tests/test_classifier.py"],
     "_objective": ["tests/test_objective.py", "tests/test_network.py",
-                   "tests/test_loss.py"],
+                   "tests/test_loss.py", "tests/test_inference.py"],
     "_hessian": ["tests/test_inference.py"],
     "_inference": ["tests/test_inference.py", "tests/test_statistics.py"],
     "_persist": ["tests/test_persist.py"],
@@ -174,10 +174,13 @@ def run_module(module, rev, workdir, max_children, timeout):
     statuses = dict(re.findall(r"^\s*(\S+__mutmut_\d+): (.+?)\s*$", listing, re.M))
     diffs = {}
     for name, status in statuses.items():
-        if status in ("survived", "no tests", "timeout", "suspicious"):
+        if status not in DETECTED and status != "not checked":
             diffs[name] = subprocess.run(["mutmut", "show", name], cwd=copy, env=env,
                                          capture_output=True, text=True).stdout
     return statuses, diffs, finished
+
+
+DETECTED = ("killed", "segfault", "timeout")
 
 
 def mutated_line(diff):
@@ -197,10 +200,11 @@ def function_of(name):
 def summarise(module, statuses, diffs, finished):
     """Counts and survivor rows of one module."""
     checked = {n: s for n, s in statuses.items() if s != "not checked"}
-    killed = sum(s == "killed" for s in checked.values())
+    # A crash (segfault) or a hang (timeout) of the tests detects the mutant too.
+    killed = sum(s in DETECTED for s in checked.values())
     survivors = []
     for name, status in sorted(checked.items(), key=lambda item: natural(item[0])):
-        if status == "killed":
+        if status in DETECTED:
             continue
         line = mutated_line(diffs.get(name, ""))
         reason = EXPLAINED.get((module, function_of(name), line), "UNEXPLAINED")
@@ -220,8 +224,10 @@ def write_report(path, rev, named, summaries):
         "# Mutation testing",
         "",
         f"Written by `python tools/mutation.py` (mutmut) on revision `{rev}`. Score = killed / "
-        "(checked - equivalent); a survivor is listed with why it is equivalent or "
-        "harmless, or as UNEXPLAINED (a gap in the tests).",
+        "(checked - equivalent); killed counts the mutants the tests failed, crashed "
+        "(segfault) or timed out on; a survivor (survived, or no selected test calls "
+        "its function) is listed with why it is equivalent or harmless, or as "
+        "UNEXPLAINED (a gap in the tests).",
         "",
         "| module | mutants | checked | killed | equivalent/harmless | score | complete |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
