@@ -20,6 +20,7 @@ each and pass on the unmutated code.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -82,6 +83,11 @@ _FLAT = ("equivalent: ``take`` and ``put`` index the flattened array whatever th
          "shape of ``flat``")
 _OUT = ("equivalent: the same values in a new array instead of in place (one more "
         "allocation, no other change)")
+_DTYPE = ("equivalent: a scipy sparse matrix's dtype is that of its data, which is "
+          "replaced on the next line")
+_CSC = 'equivalent: any format other than "csr" builds the CSC transpose'
+_TRUEDIV = ("equivalent: the weights become float64 in the true division (integer or "
+            "float input alike)")
 EXPLAINED = {
     ("_loss", "nll_gradient_inplace", "flat = logits_t.reshape(None)"): _FLAT,
     ("_loss", "nll_gradient_inplace", "flat = logits_t.reshape(-2)"): _FLAT,
@@ -92,7 +98,38 @@ EXPLAINED = {
      "flat.put(label_index, np.subtract(label_value, weight_x, out=None))"): _OUT,
     ("_loss", "nll_gradient_inplace",
      "flat.put(label_index, np.subtract(label_value, weight_x, ))"): _OUT,
+    ("_objective", "_sparse_view",
+     'matrix = (sp.csr_matrix if format == "csr" else sp.csc_matrix)(shape, dtype=None)'):
+        _DTYPE,
+    ("_objective", "_sparse_view",
+     'matrix = (sp.csr_matrix if format == "csr" else sp.csc_matrix)(shape, )'): _DTYPE,
+    ("_objective", "_row_blocks",
+     "arrays = (X.data[lo:hi], X.indices[lo:hi], X.indptr[start : stop + 2] - lo)"):
+        "equivalent: one more indptr entry after the block's last row, which no product "
+        "reads (the shape gives the rows)",
+    ("_objective", "_row_blocks",
+     "block_t = _sparse_view(None, *arrays, (n_features, stop - start))"): _CSC,
+    ("_objective", "_row_blocks",
+     'block_t = _sparse_view("XXcscXX", *arrays, (n_features, stop - start))'): _CSC,
+    ("_objective", "_row_blocks",
+     'block_t = _sparse_view("CSC", *arrays, (n_features, stop - start))'): _CSC,
+    ("_objective", "loss_gradient",
+     "weight = np.asarray(sample_weight, dtype=None) / np.sum(sample_weight)"): _TRUEDIV,
+    ("_objective", "loss_gradient",
+     "weight = np.asarray(sample_weight, ) / np.sum(sample_weight)"): _TRUEDIV,
+    ("_objective", "_release_blas_control", "*"):
+        "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
+        "thread is restored from another without clearing the controlling thread "
+        "(test_blas_held_to_one_thread_while_objectives_are_in_use passes without the "
+        "clearing); it is a guard for builds that ignore such a restore",
 }
+
+
+def explanation(module, name, line):
+    """The reason a survivor is equivalent or harmless, or "UNEXPLAINED"."""
+    function = function_of(name)
+    return EXPLAINED.get((module, function, line),
+                         EXPLAINED.get((module, function, "*"), "UNEXPLAINED"))
 
 
 def scratch_copy(rev, into):
@@ -194,7 +231,9 @@ def function_of(name):
     """``sk_softmax._loss.x_softmax__mutmut_3`` -> ``softmax``; methods
     (``xǁClassǁmethod__mutmut_3``) -> ``Class.method``."""
     last = name.rsplit(".", 1)[-1].split("__mutmut_")[0]
-    return last.lstrip("x").replace("ǁ", ".").strip(".")
+    if last.startswith("xǁ"):
+        return last[2:].replace("ǁ", ".")
+    return last[2:] if last.startswith("x_") else last
 
 
 def summarise(module, statuses, diffs, finished):
@@ -207,7 +246,7 @@ def summarise(module, statuses, diffs, finished):
         if status in DETECTED:
             continue
         line = mutated_line(diffs.get(name, ""))
-        reason = EXPLAINED.get((module, function_of(name), line), "UNEXPLAINED")
+        reason = explanation(module, name, line)
         survivors.append((name, status, line, reason))
     equivalent = sum(r[3] != "UNEXPLAINED" for r in survivors)
     return {"total": len(statuses), "checked": len(checked), "killed": killed,
@@ -219,27 +258,30 @@ def natural(name):
     return head, int(number) if number.isdigit() else 0
 
 
-def write_report(path, rev, named, summaries):
+def write_report(path, revs, named, summaries):
     lines = [
         "# Mutation testing",
         "",
-        f"Written by `python tools/mutation.py` (mutmut) on revision `{rev}`. Score = killed / "
+        "Written by `python tools/mutation.py` (mutmut; revisions per module below). "
+        "Score = killed / "
         "(checked - equivalent); killed counts the mutants the tests failed, crashed "
         "(segfault) or timed out on; a survivor (survived, or no selected test calls "
         "its function) is listed with why it is equivalent or harmless, or as "
         "UNEXPLAINED (a gap in the tests).",
         "",
-        "| module | mutants | checked | killed | equivalent/harmless | score | complete |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| module | revision | mutants | checked | killed | equivalent/harmless | score "
+        "| complete |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for module, s in summaries.items():
         effective = s["checked"] - s["equivalent"]
         score = f"{100 * s['killed'] / effective:.1f}%" if effective else "-"
-        lines.append(f"| {module} | {s['total']} | {s['checked']} | {s['killed']} | "
-                     f"{s['equivalent']} | {score} | {'yes' if s['finished'] else 'no'} |")
+        lines.append(f"| {module} | `{revs.get(module, '?')}` | {s['total']} | {s['checked']} "
+                     f"| {s['killed']} | {s['equivalent']} | {score} "
+                     f"| {'yes' if s['finished'] else 'no'} |")
     if named:
-        lines += ["", "## The issue's six mutations", "", "| mutation | test | result |",
-                  "| --- | --- | --- |"]
+        lines += ["", f"## The issue's six mutations (revision `{revs.get('named', '?')}`)",
+                  "", "| mutation | test | result |", "| --- | --- | --- |"]
         lines += [f"| {n} | `{' '.join(t)}` | {v} |" for n, t, v in named]
     for module, s in summaries.items():
         if not s["survivors"]:
@@ -264,19 +306,37 @@ def main(argv=None):
     parser.add_argument("--named-only", action="store_true")
     parser.add_argument("--report", default=str(ROOT / "tools" / "MUTATION.md"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other modules' figures of the previous report "
+                             "(stored beside it as .json) and replace those run now")
     args = parser.parse_args(argv)
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.rev],
                          check=True, capture_output=True, text=True).stdout.strip()
     workdir = tempfile.mkdtemp(prefix="sk-softmax-mutation-")
+    store = Path(args.report).with_suffix(".json")
+    previous = json.loads(store.read_text()) if args.merge and store.exists() else {}
+    summaries = {m: s for m, s in previous.get("summaries", {}).items()
+                 if m not in args.modules or args.named_only}
+    named = previous.get("named", [])
+    revs = previous.get("revs", {})
+
+    def save():
+        rows = [(m, summaries[m]) for m in MODULES if m in summaries]
+        write_report(args.report, revs, named, dict(rows))
+        store.write_text(json.dumps({"summaries": dict(rows), "named": named,
+                                     "revs": revs}, indent=1, ensure_ascii=False))
+
     try:
-        named = run_named(rev, workdir) if args.named or args.named_only else []
-        summaries = {}
+        if args.named or args.named_only:
+            named = run_named(rev, workdir)
+            revs["named"] = rev
         for module in [] if args.named_only else args.modules:
             statuses, diffs, finished = run_module(module, rev, workdir, args.max_children,
                                                    args.module_timeout)
             summaries[module] = summarise(module, statuses, diffs, finished)
-            write_report(args.report, rev, named, summaries)  # after every module
-        write_report(args.report, rev, named, summaries)
+            revs[module] = rev
+            save()  # after every module
+        save()
     finally:
         if args.keep:
             print("scratch copies kept in", workdir)
