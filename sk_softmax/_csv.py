@@ -11,10 +11,11 @@ import difflib
 import io
 import os
 import re
-import tempfile
 import warnings
 
 import numpy as np
+
+from ._files import atomic_path
 
 #: Cells read as missing (pandas' defaults are kept as well).
 MISSING = ["?", ""]
@@ -470,20 +471,5 @@ def check_output(path, option, inputs=(), force=False):
 def write_atomic(path, write):
     """Call ``write(handle)`` on a temporary file beside ``path``, then rename it
     onto ``path``: an interrupted write leaves no half file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle = tempfile.NamedTemporaryFile(
-        "w", dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-        delete=False, newline="", encoding="utf-8")
-    try:
-        with handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(handle.name, 0o666 & ~umask)  # as open() would create it
-        os.replace(handle.name, path)
-    except BaseException:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        write(handle)

@@ -38,8 +38,6 @@ object array (feature names, one-hot categories) into ``schema.json``.
 
 import io
 import json
-import os
-import secrets
 import warnings
 import zipfile
 
@@ -53,6 +51,7 @@ from ._archive import (
     _read_whole,
 )
 from ._estimator_checks import ACTIVATIONS
+from ._files import atomic_path
 from ._model_checks import _check_model
 from ._refusal import MAX_DEPTH, _Refused
 from ._schema import ALLOWED_NODES, TRUSTED_TYPES, _check_schema
@@ -121,40 +120,17 @@ def save_model(model, path, *, metadata=None):
             raise ValueError(f"{path}: metadata of {len(meta_bytes)} bytes is larger "
                              f"than the limit of {MAX_METADATA_BYTES}")
         _parse_metadata(meta_bytes)  # depth and type, as load_metadata will check
-    path = os.fspath(path)
-    directory, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as out:
             sio.dump(model, out)
         if metadata is not None:
             with zipfile.ZipFile(tmp, "a", compression=zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr(METADATA_MEMBER, meta_bytes)
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())
         try:
             _load(tmp)
         except _Refused as exc:
             raise ValueError(f"{path}: not saved, the model would not load: "
                              f"{_one_line(exc)}") from None
-        os.replace(tmp, path)
-        try:  # make the rename itself durable
-            dir_fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dir_fd)
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # ---------------------------------------------------------------------- loading

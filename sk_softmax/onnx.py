@@ -31,11 +31,8 @@ Needs skl2onnx (and onnxruntime to run the graphs): ``pip install 'sk_softmax[on
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import contextlib
 import json
 import numbers
-import os
-import secrets
 
 import numpy as np
 
@@ -60,6 +57,7 @@ except ImportError as exc:  # pragma: no cover - exercised without skl2onnx
     ) from exc
 
 from ._classifier import SoftmaxNNClassifier
+from ._files import atomic_path
 
 __all__ = ["ALIAS", "MIN_SKL2ONNX", "calculate_softmax_nn_output_shapes", "convert_softmax_nn",
            "export_model", "parse_softmax_nn"]
@@ -364,31 +362,6 @@ def export_model(model, path, *, target_opset=None, dtype=np.float32, zipmap=Fal
         entry = onx.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(onx)
-    _write_atomically(path, onx.SerializeToString())
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        out.write(onx.SerializeToString())
     return onx
-
-
-def _write_atomically(path, data):
-    """Write ``data`` to a temporary file beside ``path``, then rename it over."""
-    path = os.fspath(path)
-    directory, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - file systems that cannot fsync a directory
-        pass
