@@ -12,6 +12,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._array_api import (
+    ArrayAPIFitData,
+    check_same_namespace,
+    host_inputs,
+    is_array_api_input,
+    predicted_labels,
+    prepare_array_api,
+    to_numpy,
+)
 from ._callbacks import CallbackSupportMixin, IterationCallbacks, reconstruction
 from ._dask import is_dask_collection, prepare_dask
 from ._inference import inference
@@ -29,7 +38,10 @@ from ._solver import check_result, minimize_objective
 
 
 def _read_only(array):
-    """A read-only view of ``array``: a write raises instead of being lost."""
+    """A read-only view of ``array``: a write raises instead of being lost (arrays
+    of other namespaces, which have no such flag, are returned as they are)."""
+    if not isinstance(array, np.ndarray):
+        return array
     view = array.view()
     view.flags.writeable = False
     return view
@@ -288,7 +300,10 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return prepare_dask(X, y, sample_weight, classes,
                                 class_weight=self.class_weight, solver=self.solver,
                                 estimator_name=type(self).__name__)
-        return prepare_in_memory(self, X, y, sample_weight, classes)
+        if is_array_api_input(X):
+            return prepare_array_api(self, X, y, sample_weight, classes,
+                                     class_weight=self.class_weight, solver=self.solver)
+        return prepare_in_memory(self, X, *host_inputs(y, sample_weight), classes)
 
     def _minimise(self, objective, theta0, callbacks):
         """Run the solver from ``theta0``; return SciPy's result and the loss curve.
@@ -329,6 +344,10 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self._layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
         self.n_iter_, self.converged_ = n_iter, converged
         self.coefs_, self.intercepts_ = self._centred(layout, result.x, data.dtype)
+        if isinstance(data, ArrayAPIFitData):  # on X's device, classes_ as y's
+            self.classes_ = data.fitted_classes
+            self.coefs_ = data.to_device(self.coefs_)
+            self.intercepts_ = data.to_device(self.intercepts_)
         self.loss_, self.loss_curve_ = float(result.fun), loss_curve
 
     def _check_architecture(self):
@@ -357,13 +376,14 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         another architecture it starts afresh.
         """
         warm = self.warm_start and hasattr(self, "coefs_")
-        if warm and not np.array_equal(self.classes_, classes):
+        if warm and not np.array_equal(to_numpy(self.classes_), classes):
             raise ValueError(
                 f"warm_start=True needs the classes of the previous fit, "
                 f"{shorten(self.classes_)}; this fit has {shorten(classes)}. Set "
                 "warm_start=False to start afresh.")
         if warm and self._layout == layout:
-            return layout.pack(self.coefs_, self.intercepts_)
+            return layout.pack([to_numpy(c) for c in self.coefs_],
+                               [to_numpy(b) for b in self.intercepts_])
         if len(layout.shapes) == 1:
             return np.zeros(layout.n_params)
         return glorot_uniform(layout, self.activation, check_random_state(self.random_state))
@@ -458,9 +478,10 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             For two classes the logit of ``classes_[1]`` minus that of
             ``classes_[0]``; otherwise all ``n_classes`` logits.
         """
-        if len(getattr(self, "classes_", ())) == 2:
-            return map_logits(self, X, lambda Z: Z[:, 1] - Z[:, 0], None)
-        return map_logits(self, X, lambda Z: Z, len(getattr(self, "classes_", ())))
+        self._check_namespace(X, "decision_function")
+        if self._n_classes() == 2:
+            return map_logits(self, X, lambda Z, xp=None: Z[:, 1] - Z[:, 0], None)
+        return map_logits(self, X, lambda Z, xp=None: Z, self._n_classes())
 
     def predict(self, X):
         """Return the most probable class of each sample.
@@ -473,7 +494,8 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray or dask array of shape (n_samples,)
         """
-        return map_logits(self, X, lambda Z: self.classes_[np.argmax(Z, axis=1)], None)
+        self._check_namespace(X, "predict")
+        return map_logits(self, X, self._labels, None)
 
     def predict_proba(self, X):
         """Return the class probabilities ``P = softmax(Z_L)``.
@@ -487,7 +509,8 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray or dask array of shape (n_samples, n_classes)
             Columns ordered as ``classes_``; rows sum to one.
         """
-        return map_logits(self, X, softmax, len(getattr(self, "classes_", ())))
+        self._check_namespace(X, "predict_proba")
+        return map_logits(self, X, softmax, self._n_classes())
 
     def predict_log_proba(self, X):
         """Return ``log P``, computed from the logits by a stable log-softmax.
@@ -500,9 +523,30 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray or dask array of shape (n_samples, n_classes)
         """
-        return map_logits(self, X, log_softmax, len(getattr(self, "classes_", ())))
+        self._check_namespace(X, "predict_log_proba")
+        return map_logits(self, X, log_softmax, self._n_classes())
+
+    def _n_classes(self):
+        """``len(classes_)`` (0 before fit), whatever namespace holds it."""
+        classes = getattr(self, "classes_", ())
+        return classes.shape[0] if hasattr(classes, "shape") else len(classes)
+
+    def _labels(self, logits, xp=None):
+        """The classes of the largest logits (in the logits' namespace on a device)."""
+        if xp is None:
+            return self.classes_[np.argmax(logits, axis=1)]
+        return predicted_labels(self.classes_, logits, xp)
+
+    def _check_namespace(self, X, method):
+        """A model fitted on array-API arrays predicts on arrays of the same namespace
+        and device (and a numpy one on numpy-like X), as LogisticRegression."""
+        check_is_fitted(self)
+        check_same_namespace(X, self, method)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # fit and the predictions run in the namespace and on the device of X under
+        # sklearn.set_config(array_api_dispatch=True) (sk_softmax/_array_api.py).
+        tags.array_api_support = True
         return tags

@@ -5,7 +5,7 @@
 import numpy as np
 
 
-def log_softmax(raw_prediction):
+def log_softmax(raw_prediction, xp=None):
     """Return ``log P`` computed stably from the logits.
 
     ::
@@ -19,30 +19,40 @@ def log_softmax(raw_prediction):
     ----------
     raw_prediction : ndarray of shape (n_samples, n_classes)
         Logits ``Z``; not modified.
+    xp : array-API namespace or None, default=None
+        The namespace of ``raw_prediction`` if it is not a numpy array.
 
     Returns
     -------
     log_proba : ndarray of shape (n_samples, n_classes)
         Same dtype as ``raw_prediction``.
     """
+    if xp is not None:
+        shifted = raw_prediction - xp.max(raw_prediction, axis=1, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
     shifted = raw_prediction - raw_prediction.max(axis=1, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return shifted
 
 
-def softmax(raw_prediction):
+def softmax(raw_prediction, xp=None):
     """Return ``P = softmax(Z)`` row by row, with the row maximum subtracted first.
 
     Parameters
     ----------
     raw_prediction : ndarray of shape (n_samples, n_classes)
         Logits ``Z``; not modified.
+    xp : array-API namespace or None, default=None
+        The namespace of ``raw_prediction`` if it is not a numpy array.
 
     Returns
     -------
     proba : ndarray of shape (n_samples, n_classes)
         Rows sum to one; same dtype as ``raw_prediction``.
     """
+    if xp is not None:
+        proba = xp.exp(raw_prediction - xp.max(raw_prediction, axis=1, keepdims=True))
+        return proba / xp.sum(proba, axis=1, keepdims=True)
     proba = raw_prediction - raw_prediction.max(axis=1, keepdims=True)
     np.exp(proba, out=proba)
     proba /= proba.sum(axis=1, keepdims=True)

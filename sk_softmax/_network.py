@@ -60,6 +60,23 @@ DERIVATIVES = {
     "relu": _relu_derivative,
 }
 
+#: The activations for arrays of any array-API namespace ``xp`` (new arrays, nothing
+#: overwritten), with the same operations, in the same order, as the in-place ones.
+XP_ACTIVATIONS = {
+    "identity": lambda Z, xp: Z,
+    "logistic": lambda Z, xp: 1 / (1 + xp.exp(-Z)),
+    "tanh": lambda Z, xp: xp.tanh(Z),
+    "relu": lambda Z, xp: xp.maximum(Z, xp.zeros_like(Z)),
+}
+
+#: ``delta * f'(Z)`` from ``A = f(Z)`` for arrays of any array-API namespace ``xp``.
+XP_DERIVATIVES = {
+    "identity": lambda A, delta, xp: delta,
+    "logistic": lambda A, delta, xp: (delta * A) * (1 - A),
+    "tanh": lambda A, delta, xp: delta * (1 - A * A),
+    "relu": lambda A, delta, xp: delta * xp.astype(A > 0, delta.dtype),
+}
+
 
 class ParamLayout:
     """Map between the network's weights and one flat float64 vector ``theta``.
@@ -152,7 +169,7 @@ class ParamLayout:
         return theta
 
 
-def forward(X, coefs, intercepts, activation):
+def forward(X, coefs, intercepts, activation, xp=None):
     """Return the activations ``[A_0 = X, A_1, ..., A_{L-1}, Z_L]`` of the network.
 
     ::
@@ -165,12 +182,23 @@ def forward(X, coefs, intercepts, activation):
     coefs, intercepts : lists of ndarray
         Full-shape weights, as returned by :meth:`ParamLayout.unpack`.
     activation : {"identity", "logistic", "tanh", "relu"}
+    xp : array-API namespace or None, default=None
+        None: numpy (or scipy.sparse) arrays, activations computed in place. Else
+        ``X`` and the weights are arrays of ``xp`` on one device, of one dtype.
 
     Returns
     -------
     activations : list of ndarray
         The last entry is the output logits ``Z_L`` of shape (n_samples, n_classes).
     """
+    if xp is not None:
+        activations = [X]
+        for l, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            Z = xp.matmul(activations[-1], coef) + intercept
+            if l < len(coefs) - 1:
+                Z = XP_ACTIVATIONS[activation](Z, xp)
+            activations.append(Z)
+        return activations
     activations = [X]
     for l, (coef, intercept) in enumerate(zip(coefs, intercepts)):
         Z = np.asarray(activations[-1] @ coef)

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._array_api import map_logits_xp, model_namespace
 from ._dask import is_dask_collection, map_blocks
 from ._network import forward
 from ._objective import row_values
@@ -23,7 +24,9 @@ def map_logits(model, X, transform, n_columns):
     Dense rows are processed in blocks, so the logits (and any hidden activations)
     of only one block exist at a time and stay in cache; a sparse X is one block
     (scipy's row slices copy). A dask array gives a lazy dask array
-    (``map_blocks``), with ``n_columns`` columns (None: one value a row).
+    (``map_blocks``), with ``n_columns`` columns (None: one value a row). A model
+    fitted on array-API arrays (``array_api_dispatch=True``) computes the logits of X,
+    of its namespace and device, there, and calls ``transform(Z_L, xp)``.
 
     Parameters
     ----------
@@ -42,6 +45,9 @@ def map_logits(model, X, transform, n_columns):
                            n_columns)
         return map_blocks(X, lambda block: map_logits(model, block, transform, n_columns),
                           n_columns, probe.dtype)
+    fitted = model_namespace(model)
+    if fitted is not None:
+        return map_logits_xp(model, X, transform, *fitted)
     X = validate_data(model, X, accept_sparse=["csr", "csc"],
                       dtype=[np.float64, np.float32], reset=False)
     n_samples = X.shape[0]

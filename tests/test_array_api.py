@@ -1,0 +1,392 @@
+"""The array-API back-end (sk_softmax/_array_api.py): fits and predictions on
+array-api-strict and (where installed) torch arrays under array_api_dispatch=True, compared
+with the numpy fit on the same data, and scikit-learn's array-API common checks."""
+
+import numpy as np
+import pytest
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+
+from sk_softmax import SoftmaxNNClassifier
+from sk_softmax._array_api import ArrayAPIObjective, to_numpy
+from sk_softmax._network import ParamLayout, glorot_uniform
+from sk_softmax._objective import Objective
+
+xps = pytest.importorskip("array_api_strict")
+
+
+def _dispatch_works():
+    """Whether this scikit-learn / SciPy can dispatch (SciPy >= 1.14 and the vendored
+    array-api-compat); the lowest supported versions cannot, and these tests skip."""
+    import os
+
+    old = os.environ.get("SCIPY_ARRAY_API")
+    os.environ["SCIPY_ARRAY_API"] = "1"
+    try:
+        from sklearn.utils._array_api import get_namespace
+
+        with config_context(array_api_dispatch=True):
+            get_namespace(xps.asarray([1.0]))
+        return True
+    except Exception:
+        return False
+    finally:
+        if old is None:
+            del os.environ["SCIPY_ARRAY_API"]
+        else:
+            os.environ["SCIPY_ARRAY_API"] = old
+
+
+pytestmark = pytest.mark.skipif(
+    not _dispatch_works(),
+    reason="array API dispatch needs SciPy >= 1.14 and scikit-learn's array-api-compat")
+
+
+@pytest.fixture(autouse=True)
+def scipy_array_api(monkeypatch):
+    """scikit-learn refuses dispatch unless SCIPY_ARRAY_API=1 (read at each call)."""
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+
+
+@pytest.fixture(autouse=True)
+def torch_one_thread():
+    """torch on CPU with one thread: its thread pool on these tiny problems spends
+    100x the work waiting when the cores are shared (as the test runner's are)."""
+    torch = _torch()
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+NAMESPACES = ["array_api_strict"] + (["torch"] if _torch() is not None else [])
+
+
+def _to_namespace(name, array, dtype=None):
+    if dtype is not None:
+        array = np.asarray(array, dtype=dtype)
+    if name == "torch":
+        return _torch().asarray(array, device="cpu")
+    return xps.asarray(array)
+
+
+def _rel(a, b):
+    a, b = np.asarray(to_numpy(a), dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+def _data(n_classes=3, n_samples=200, seed=0):
+    X, y = make_classification(n_samples=n_samples, n_features=6, n_informative=4,
+                               n_redundant=0, n_classes=n_classes, random_state=seed)
+    return X, y
+
+
+def _fit_both(name, params, X, y, dtype=np.float64, **fit_params):
+    reference = SoftmaxNNClassifier(**params).fit(X.astype(dtype), y, **fit_params)
+    device_params = {
+        key: (_to_namespace(name, value) if isinstance(value, np.ndarray) else value)
+        for key, value in fit_params.items()
+    }
+    with config_context(array_api_dispatch=True):
+        model = SoftmaxNNClassifier(**params).fit(
+            _to_namespace(name, X, dtype), _to_namespace(name, y), **device_params)
+    return reference, model
+
+
+LINEAR_CASES = {
+    "multiclass": (dict(alpha=1e-2), dict(n_classes=3), {}),
+    "binary": (dict(alpha=1e-2), dict(n_classes=2), {}),
+    "reference class": (dict(alpha=1e-3, reference_class=0), dict(n_classes=3), {}),
+    "balanced": (dict(alpha=1e-2, class_weight="balanced"), dict(n_classes=3), {}),
+    "sample weight": (dict(alpha=1e-2), dict(n_classes=3), dict(sample_weight=True)),
+    "no intercept": (dict(alpha=1e-2, fit_intercept=False), dict(n_classes=4), {}),
+}
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+@pytest.mark.parametrize("case", list(LINEAR_CASES))
+def test_linear_float64_matches_numpy(name, case):
+    """float64: the same n_iter_ and coefficients to 1e-8 as the numpy fit."""
+    params, data, fit = LINEAR_CASES[case]
+    X, y = _data(**data)
+    fit_params = {}
+    if fit.get("sample_weight"):
+        fit_params["sample_weight"] = np.random.default_rng(0).uniform(0.2, 3, len(y))
+    reference, model = _fit_both(name, params, X, y, **fit_params)
+    assert model.n_iter_ == reference.n_iter_
+    assert _rel(model.coef_, reference.coef_) < 1e-8
+    assert _rel(model.intercept_, reference.intercept_) < 1e-8
+    assert abs(model.loss_ - reference.loss_) <= 1e-10 * abs(reference.loss_)
+    assert model.coefs_[0].dtype == (
+        _torch().float64 if name == "torch" else xps.float64)
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+@pytest.mark.parametrize("case", ["multiclass", "reference class", "sample weight"])
+def test_linear_float32_matches_numpy(name, case):
+    """float32 stays float32 (weights and probabilities), within 1e-4 of numpy's fit."""
+    params, data, fit = LINEAR_CASES[case]
+    X, y = _data(**data)
+    fit_params = {}
+    if fit.get("sample_weight"):
+        fit_params["sample_weight"] = np.random.default_rng(0).uniform(0.2, 3, len(y))
+    reference, model = _fit_both(name, params, X, y, dtype=np.float32, **fit_params)
+    assert _rel(model.coefs_[0], reference.coefs_[0]) < 1e-4
+    float32 = _torch().float32 if name == "torch" else xps.float32
+    assert model.coefs_[0].dtype == float32 and model.intercepts_[0].dtype == float32
+    with config_context(array_api_dispatch=True):
+        proba = model.predict_proba(_to_namespace(name, X, np.float32))
+    assert proba.dtype == float32
+    assert _rel(proba, reference.predict_proba(X.astype(np.float32))) < 1e-4
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", NAMESPACES)
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("converged", [False, True])
+def test_hidden_layers_match_numpy(name, activation, converged):
+    """Hidden layers, each activation: float64 fits agree with numpy's to 1e-8, with
+    the same n_iter_: after a fixed budget of 40 iterations, and to convergence where
+    the optimum is well determined. (A non-convex fit is as sensitive to rounding as
+    its own numpy fit: perturbing X by 1e-15 moves a converged relu network by 1e-3,
+    so a converged relu fit is not compared; the 40 iterations are.)"""
+    if converged and activation == "relu":
+        pytest.skip("a converged relu network moves by 1e-3 under 1e-15 rounding")
+    X, y = _data(n_classes=3)
+    params = dict(hidden_layer_sizes=(5,), activation=activation, random_state=0)
+    params.update(dict(alpha=10.0) if converged else dict(alpha=1.0, max_iter=40, tol=0))
+    reference, model = _fit_both(name, params, X, y)
+    assert model.n_iter_ == reference.n_iter_
+    for device_coef, coef in zip(model.coefs_, reference.coefs_):
+        assert _rel(device_coef, coef) < 1e-8
+    for device_intercept, intercept in zip(model.intercepts_, reference.intercepts_):
+        assert _rel(device_intercept, intercept) < 1e-8
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("reference_class", [None, 1])
+def test_data_term_matches_numpy(name, activation, reference_class, monkeypatch):
+    """One evaluation: the loss and gradient of the in-memory data term, to rounding;
+    several row blocks are added up as one."""
+    from sklearn.utils._array_api import device, get_namespace
+
+    monkeypatch.setattr("sk_softmax._array_api.DEVICE_BLOCK_VALUES", 500)
+
+    X, y = _data(n_classes=3, n_samples=150)
+    weight = np.random.default_rng(1).uniform(0.5, 2, len(y))
+    weight /= weight.sum()
+    layout = ParamLayout([6, 4, 3, 3], reference_class, True)
+    theta = glorot_uniform(layout, activation, np.random.RandomState(0))
+    expected = Objective(X, y, weight, layout, activation)(theta)
+    X_device = _to_namespace(name, X)
+    with config_context(array_api_dispatch=True):
+        xp = get_namespace(X_device)[0]
+        objective = ArrayAPIObjective(X_device, y, weight, layout, activation, xp,
+                                      device(X_device))
+    assert len(objective.blocks) == 5
+    with objective:
+        loss, gradient = objective(theta)
+    assert loss == pytest.approx(expected[0], rel=1e-13)
+    assert _rel(gradient, expected[1]) < 1e-12
+    assert gradient.dtype == np.float64 and gradient.shape == (layout.n_params,)
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+@pytest.mark.parametrize("block_values", [2**24, 100])
+def test_fitted_attributes_and_predictions_in_namespace(name, block_values, monkeypatch):
+    """coefs_, intercepts_, coef_, intercept_, classes_ and every prediction live in
+    X's namespace and on its device; score is a float; predictions match numpy's
+    (in one row block or several)."""
+    monkeypatch.setattr("sk_softmax._array_api.DEVICE_BLOCK_VALUES", block_values)
+    X, y = _data(n_classes=3)
+    reference, model = _fit_both(name, dict(alpha=1e-2), X, y)
+    X_device = _to_namespace(name, X)
+    kind = type(X_device)
+    for attribute in (*model.coefs_, *model.intercepts_, model.coef_, model.intercept_,
+                      model.classes_):
+        assert isinstance(attribute, kind)
+    with config_context(array_api_dispatch=True):
+        outputs = {method: getattr(model, method)(X_device) for method in (
+            "predict", "predict_proba", "predict_log_proba", "decision_function")}
+        score = model.score(X_device, _to_namespace(name, y))
+    for method, output in outputs.items():
+        assert isinstance(output, kind), method
+        expected = getattr(reference, method)(X)
+        if method == "predict":
+            np.testing.assert_array_equal(to_numpy(output), expected)
+        else:
+            assert _rel(output, expected) < 1e-8, method
+    assert isinstance(score, float)
+    assert score == pytest.approx(reference.score(X, y), abs=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_string_labels_stay_numpy(name):
+    """Labels that no array-API namespace holds (strings, from a numpy y): classes_ and
+    predict give numpy strings, as LogisticRegression."""
+    X, y = _data(n_classes=3)
+    labels = np.array(["ant", "bee", "cat"])[y]
+    with config_context(array_api_dispatch=True):
+        model = SoftmaxNNClassifier(alpha=1e-2).fit(_to_namespace(name, X), labels)
+        predicted = model.predict(_to_namespace(name, X))
+    assert isinstance(model.classes_, np.ndarray)
+    np.testing.assert_array_equal(
+        predicted, SoftmaxNNClassifier(alpha=1e-2).fit(X, labels).predict(X))
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_other_namespace_refused_at_prediction(name):
+    """A model fitted on device arrays refuses numpy X (and X without dispatch), with
+    scikit-learn's message; a numpy model refuses device X under dispatch."""
+    X, y = _data()
+    _, model = _fit_both(name, dict(alpha=1e-2), X, y)
+    with config_context(array_api_dispatch=True):
+        for method in ("predict", "predict_proba", "predict_log_proba",
+                       "decision_function"):
+            with pytest.raises(ValueError, match=rf"SoftmaxNNClassifier.{method}\(\) "
+                                                 "must use the same namespace"):
+                getattr(model, method)(X)
+    with pytest.raises(ValueError, match="array_api_dispatch=True"):
+        model.predict(_to_namespace(name, X))
+    numpy_model = SoftmaxNNClassifier().fit(X, y)
+    with config_context(array_api_dispatch=True):
+        with pytest.raises(ValueError, match="must use the same namespace"):
+            numpy_model.predict(_to_namespace(name, X))
+
+
+def test_numpy_under_dispatch_is_the_numpy_fit():
+    """numpy inputs under dispatch take the in-memory path: the same model."""
+    X, y = _data()
+    expected = SoftmaxNNClassifier(alpha=1e-2).fit(X, y)
+    with config_context(array_api_dispatch=True):
+        model = SoftmaxNNClassifier(alpha=1e-2).fit(X, y)
+        proba = model.predict_proba(X)
+    assert isinstance(model.coefs_[0], np.ndarray)
+    np.testing.assert_array_equal(model.coefs_[0], expected.coefs_[0])
+    np.testing.assert_array_equal(proba, expected.predict_proba(X))
+
+
+def test_mixed_namespaces_follow_X():
+    """y and sample_weight of another namespace (or numpy) than X are moved: the
+    weights go where X is; classes_ stays in y's namespace."""
+    torch = pytest.importorskip("torch")
+    X, y = _data()
+    sample_weight = np.random.default_rng(0).uniform(0.5, 2, len(y))
+    expected = SoftmaxNNClassifier(alpha=1e-2).fit(X, y, sample_weight=sample_weight)
+    with config_context(array_api_dispatch=True):
+        model = SoftmaxNNClassifier(alpha=1e-2).fit(
+            torch.asarray(X), xps.asarray(y), sample_weight=sample_weight)
+        predicted = model.predict(torch.asarray(X))
+    assert isinstance(model.coefs_[0], torch.Tensor)
+    assert isinstance(model.classes_, type(xps.asarray(1)))
+    assert isinstance(predicted, torch.Tensor)
+    assert _rel(model.coef_, expected.coef_) < 1e-8
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_checks_shared_with_numpy_fit(name):
+    """The label, weight and class-weight checks are the in-memory fit's."""
+    X, y = _data()
+    X_device = _to_namespace(name, X)
+    with config_context(array_api_dispatch=True):
+        with pytest.raises(ValueError, match="at least 2 classes"):
+            SoftmaxNNClassifier().fit(X_device, _to_namespace(name, np.zeros(len(y))))
+        with pytest.raises(ValueError, match="sample_weight"):
+            SoftmaxNNClassifier().fit(X_device, _to_namespace(name, y),
+                                      sample_weight=np.ones(3))
+        with pytest.raises(ValueError, match="Negative values"):
+            SoftmaxNNClassifier().fit(X_device, _to_namespace(name, y),
+                                      sample_weight=-np.ones(len(y)))
+        with pytest.raises(ValueError, match="sum to zero"):
+            SoftmaxNNClassifier(class_weight={0: 0, 1: 0, 2: 0}).fit(
+                X_device, _to_namespace(name, y))
+        with pytest.raises(ValueError, match="reference_class=7"):
+            SoftmaxNNClassifier(reference_class=7).fit(X_device, _to_namespace(name, y))
+        with pytest.raises(ValueError, match="solver='lbfgs' only"):
+            SoftmaxNNClassifier(solver="trust-ncg").fit(X_device, _to_namespace(name, y))
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            SoftmaxNNClassifier().fit(X_device, _to_namespace(name, y[:-1]))
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_warm_start_and_refit(name):
+    """A warm start from device weights continues from them (no further iterations
+    at the optimum); a failed refit leaves the device model as it was."""
+    X, y = _data()
+    X_device, y_device = _to_namespace(name, X), _to_namespace(name, y)
+    with config_context(array_api_dispatch=True):
+        model = SoftmaxNNClassifier(alpha=1e-2, warm_start=True).fit(X_device, y_device)
+        coef = to_numpy(model.coef_).copy()
+        model.fit(X_device, y_device)
+        assert model.n_iter_ <= 1
+        assert _rel(model.coef_, coef) < 1e-6
+        with pytest.raises(ValueError):
+            model.set_params(reference_class=9).fit(X_device, y_device)
+    assert _rel(model.coef_, coef) < 1e-6
+
+
+def _array_api_checks():
+    """scikit-learn's array-API common checks for every namespace installed (those
+    this scikit-learn version has)."""
+    from sklearn.utils import _array_api, estimator_checks
+
+    checks = []
+    for namespace, device, dtype in _array_api.yield_namespace_device_dtype_combinations():
+        checks.append(pytest.param(
+            "check_array_api_input", dict(array_namespace=namespace, device_name=device,
+                                          dtype_name=dtype),
+            id=f"input-{namespace}-{device}-{dtype}"))
+    mixed = getattr(_array_api, "yield_mixed_namespace_input_permutations", None)
+    if mixed is not None and hasattr(estimator_checks, "check_array_api_mixed_inputs"):
+        for other, X_side, label in mixed():
+            checks.append(pytest.param(
+                "check_array_api_mixed_inputs",
+                dict(other_ns_and_device=other, X_ns_and_device=X_side),
+                id="mixed-" + label.replace(" ", "_")))
+    if hasattr(estimator_checks, "check_array_api_same_namespace"):
+        checks.append(pytest.param("check_array_api_same_namespace",
+                                   dict(array_namespace="array_api_strict"),
+                                   id="same-namespace"))
+    return checks
+
+
+ESTIMATORS = {
+    "linear": SoftmaxNNClassifier(alpha=1e-2),
+    "reference": SoftmaxNNClassifier(alpha=1e-2, reference_class=1, class_weight="balanced"),
+    "hidden": SoftmaxNNClassifier(hidden_layer_sizes=(4,), activation="tanh", alpha=1.0,
+                                  random_state=0),
+}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator", list(ESTIMATORS))
+@pytest.mark.parametrize("check, kwargs", _array_api_checks())
+def test_sklearn_array_api_checks(estimator, check, kwargs):
+    """scikit-learn's check_array_api_input (and, where this version has them, the
+    mixed-namespace and same-namespace checks); a namespace or device that is not
+    installed here is skipped by the check itself."""
+    from sklearn.utils import estimator_checks
+
+    function = getattr(estimator_checks, check)
+    if check == "check_array_api_input" and "device_name" not in _parameters(function):
+        kwargs = dict(kwargs, device=kwargs.pop("device_name"))  # scikit-learn < 1.8
+    function("SoftmaxNNClassifier", clone(ESTIMATORS[estimator]), **kwargs)
+
+
+def _parameters(function):
+    import inspect
+
+    return inspect.signature(function).parameters
