@@ -170,13 +170,14 @@ def test_worker_killed_mid_fit(client, monkeypatch):
     X, y = make_problem(n_samples=2000, n_features=8, n_classes=4, seed=5)
     params = dict(hidden_layer_sizes=(6,), random_state=0, max_iter=60, alpha=0.1)
     expected = SoftmaxNNClassifier(**params).fit(X, y)
-    evaluate, state = dask_module.DaskObjective.__call__, {"calls": 0, "victim": None}
+    evaluate, state = dask_module.DaskObjective.__call__, {"calls": 0, "held": 0}
 
     def evaluate_then_kill(objective, theta):
         result = evaluate(objective, theta)
         state["calls"] += 1
         if state["calls"] == 5:
             state["victim"] = sorted(client.scheduler_info()["workers"])[0]
+            state["held"] = len(client.has_what()[state["victim"]])  # chunks, objectives
             try:
                 client.run(os._exit, 1, workers=[state["victim"]])
             except OSError:  # CommClosedError: the worker died before it answered
@@ -200,7 +201,7 @@ def test_worker_killed_mid_fit(client, monkeypatch):
     if "error" in outcome:
         raise outcome["error"]
     model = outcome["model"]
-    assert state["victim"] is not None and state["calls"] > 5  # killed mid-fit
+    assert state["held"] > 0 and state["calls"] > 5  # killed mid-fit, holding data
     assert model.n_iter_ == expected.n_iter_
     for a, b in zip(model.coefs_ + model.intercepts_, expected.coefs_ + expected.intercepts_):
         assert_allclose(a, b, rtol=1e-6, atol=1e-9)
