@@ -37,15 +37,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Module -> the test files that run against its mutants (mutmut then runs, for each
 #: mutant, only the tests of these files that call the mutated function).
+TARGETS = "tests/test_mutation_targets.py"
 MODULES = {
-    "_loss": ["tests/test_loss.py", "tests/test_objective.py", "tests/test_network.py"],
+    "_loss": ["tests/test_loss.py", "tests/test_objective.py", "tests/test_network.py",
+              TARGETS],
     "_network": ["tests/test_network.py", "tests/test_objective.py", "tests/test_loss.py",
-                 "tests/test_classifier.py"],
+                 "tests/test_classifier.py", TARGETS],
     "_objective": ["tests/test_objective.py", "tests/test_network.py",
-                   "tests/test_loss.py", "tests/test_inference.py"],
-    "_hessian": ["tests/test_inference.py"],
-    "_inference": ["tests/test_inference.py", "tests/test_statistics.py"],
-    "_persist": ["tests/test_persist.py"],
+                   "tests/test_loss.py", "tests/test_inference.py", TARGETS],
+    "_hessian": ["tests/test_inference.py", TARGETS],
+    "_inference": ["tests/test_inference.py", "tests/test_statistics.py", TARGETS],
+    "_persist": ["tests/test_persist.py", TARGETS],
 }
 
 PYTEST_ARGS = ["-p", "no:cacheprovider", "-x", "-q", "-o", "addopts=",
@@ -88,6 +90,11 @@ _DTYPE = ("equivalent: a scipy sparse matrix's dtype is that of its data, which 
 _CSC = 'equivalent: any format other than "csr" builds the CSC transpose'
 _TRUEDIV = ("equivalent: the weights become float64 in the true division (integer or "
             "float input alike)")
+_F64 = "equivalent: astype(None) is float64, the dtype asked for"
+_NO_HIDDEN = ("equivalent: the activation applies to hidden layers only, and the "
+              "Hessian's network has none")
+_COO = ("equivalent: the design with its column of ones in COO instead of CSR; the "
+        "products give the same values")
 EXPLAINED = {
     ("_loss", "nll_gradient_inplace", "flat = logits_t.reshape(None)"): _FLAT,
     ("_loss", "nll_gradient_inplace", "flat = logits_t.reshape(-2)"): _FLAT,
@@ -117,6 +124,27 @@ EXPLAINED = {
      "weight = np.asarray(sample_weight, dtype=None) / np.sum(sample_weight)"): _TRUEDIV,
     ("_objective", "loss_gradient",
      "weight = np.asarray(sample_weight, ) / np.sum(sample_weight)"): _TRUEDIV,
+    ("_hessian", "SoftmaxHessian.__init__", "coefs, intercepts = layout.unpack(theta, None)"):
+        _F64,
+    ("_hessian", "SoftmaxHessian.product",
+     "coefs, intercepts = self.layout.unpack(vector, None)"): _F64,
+    ("_hessian", "SoftmaxHessian.__init__",
+     "self.proba = softmax(forward(X, coefs, intercepts, None)[-1])"): _NO_HIDDEN,
+    ("_hessian", "SoftmaxHessian.__init__",
+     'self.proba = softmax(forward(X, coefs, intercepts, "XXidentityXX")[-1])'): _NO_HIDDEN,
+    ("_hessian", "SoftmaxHessian.__init__",
+     'self.proba = softmax(forward(X, coefs, intercepts, "IDENTITY")[-1])'): _NO_HIDDEN,
+    ("_hessian", "SoftmaxHessian.__init__",
+     'self.proba = softmax(forward(X, coefs, intercepts, "identity")[+1])'):
+        "equivalent: forward returns [X, Z] without hidden layers, so [+1] is [-1]",
+    ("_hessian", "SoftmaxHessian._blocks",
+     "X = sp.hstack([X, ones], format=None) if sp.issparse(X) else np.hstack([X, ones])"):
+        _COO,
+    ("_hessian", "SoftmaxHessian._blocks",
+     "X = sp.hstack([X, ones], ) if sp.issparse(X) else np.hstack([X, ones])"): _COO,
+    ("_hessian", "SoftmaxHessian._blocks",
+     "block = X.T @ (sp.diags(c) @ X if (sp.issparse(X)) or True else X * c[:, None])"):
+        "equivalent: a sparse diagonal times a dense X is the dense X * c[:, None]",
     ("_objective", "_release_blas_control", "*"):
         "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
         "thread is restored from another without clearing the controlling thread "
