@@ -331,7 +331,9 @@ def main(argv=None):
     parser.add_argument("--module-timeout", type=float, default=3600,
                         help="seconds per module before mutmut is stopped (partial figures)")
     parser.add_argument("--no-named", dest="named", action="store_false")
-    parser.add_argument("--named-only", action="store_true")
+    parser.add_argument("--named-only", action="store_true",
+                        help="only the six named mutations (with --merge: and the stored "
+                             "figures, re-explained)")
     parser.add_argument("--report", default=str(ROOT / "tools" / "MUTATION.md"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
     parser.add_argument("--merge", action="store_true",
@@ -347,6 +349,10 @@ def main(argv=None):
                  if m not in args.modules or args.named_only}
     named = previous.get("named", [])
     revs = previous.get("revs", {})
+    for module, summary in summaries.items():  # with the explanations as they are now
+        summary["survivors"] = [(name, status, line, explanation(module, name, line))
+                                for name, status, line, _ in summary["survivors"]]
+        summary["equivalent"] = sum(r[3] != "UNEXPLAINED" for r in summary["survivors"])
 
     def save():
         rows = [(m, summaries[m]) for m in MODULES if m in summaries]
