@@ -158,11 +158,12 @@ def map_logits_xp(model, X, transform, xp, device):
     n_samples = X.shape[0]
     values = X.shape[1] + sum(c.shape[1] for c in coefs)
     step = max(1, DEVICE_BLOCK_VALUES // values)
-    parts = [
-        transform(forward(X[start : min(start + step, n_samples), ...], coefs, intercepts,
-                          model.activation, xp=xp)[-1], xp)
-        for start in range(0, n_samples, step)
-    ]
+    with np.errstate(over="ignore", under="ignore"):  # numpy-backed namespaces
+        parts = [
+            transform(forward(X[start : min(start + step, n_samples), ...], coefs,
+                              intercepts, model.activation, xp=xp)[-1], xp)
+            for start in range(0, n_samples, step)
+        ]
     if len(parts) == 1:
         return parts[0]
     return xp.concat(parts) if not isinstance(parts[0], np.ndarray) else np.concatenate(parts)

@@ -382,7 +382,8 @@ def test_sklearn_array_api_checks(estimator, check, kwargs):
 
     function = getattr(estimator_checks, check)
     if check == "check_array_api_input" and "device_name" not in _parameters(function):
-        kwargs = dict(kwargs, device=kwargs.pop("device_name"))  # scikit-learn < 1.8
+        kwargs = {("device" if key == "device_name" else key): value  # scikit-learn < 1.8
+                  for key, value in kwargs.items()}
     function("SoftmaxNNClassifier", clone(ESTIMATORS[estimator]), **kwargs)
 
 
@@ -390,3 +391,17 @@ def _parameters(function):
     import inspect
 
     return inspect.signature(function).parameters
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_extreme_inputs_predict_without_warnings(name):
+    """Overflowing activations saturate silently at prediction time, as on numpy (the
+    suite turns RuntimeWarning into an error)."""
+    X, y = _data()
+    _, model = _fit_both(name, dict(hidden_layer_sizes=(4,), activation="logistic",
+                                    alpha=1.0, random_state=0), X, y)
+    X_big = _to_namespace(name, 1e4 * X)
+    with config_context(array_api_dispatch=True):
+        proba = model.predict_proba(X_big)
+        log_proba = model.predict_log_proba(X_big)
+    assert np.all(np.isfinite(to_numpy(proba))) and np.all(np.isfinite(to_numpy(log_proba)))
