@@ -337,7 +337,8 @@ intercept_, loss_, loss_curve_, converged_
             for train, test in folds)
         scores = np.array([path[0] for path in paths], dtype=np.float64)
         n_iter = np.array([path[1] for path in paths], dtype=np.intp)
-        best = int(np.argmax(scores.mean(axis=0)))
+        mean = scores.mean(axis=0)
+        best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))  # NaN: last
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")
                     and k not in ("n_features_in_", "feature_names_in_")]:
             delattr(self, key)  # nothing of a previous fit survives a refit
@@ -391,7 +392,7 @@ intercept_, loss_, loss_curve_, converged_
     def _average_folds(self, scores, alphas, paths, hidden):
         """``refit=False``: each fold's best model, averaged (softmax regression only);
         return the mean of the folds' best alphas."""
-        best = np.argmax(scores, axis=1)
+        best = np.argmax(np.where(np.isnan(scores), -np.inf, scores), axis=1)
         if not hidden:
             model = paths[0][3]
             model.coefs_, model.intercepts_ = _mean_model(
