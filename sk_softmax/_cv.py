@@ -466,6 +466,11 @@ intercept_, loss_, loss_curve_, converged_
             score_params = process_routing(self, "score", **score_params).scorer.score
         return _scorer_with_labels(self.scoring, self.classes_)(self, X, y, **score_params)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = False  # the folds and the grid are numpy code
+        return tags
+
     def get_metadata_routing(self):
         """Metadata routing of this object (splitter and scorer), as in
         LogisticRegressionCV.

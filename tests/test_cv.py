@@ -254,5 +254,14 @@ def test_sklearn_compatible_estimator(estimator, check):
         check(estimator)
 
 
+def test_parameters_are_the_classifiers_but_alpha_and_warm_start():
+    """Every SoftmaxNNClassifier parameter but alpha (chosen) and warm_start (implied),
+    so that a parameter added to the classifier is not silently dropped here."""
+    ours = set(SoftmaxNNClassifierCV().get_params())
+    theirs = set(SoftmaxNNClassifier().get_params()) - {"alpha", "warm_start"}
+    assert ours == theirs | {"alphas", "cv", "scoring", "refit", "n_jobs"}
+    assert not SoftmaxNNClassifierCV().__sklearn_tags__().array_api_support
+
+
 def test_param_validation():
     check_param_validation("SoftmaxNNClassifierCV", SoftmaxNNClassifierCV(alphas=2, cv=2))
