@@ -209,38 +209,83 @@ def test_csc_fit_is_never_densified():
     assert peak < 2 * sparse_size < 0.05 * dense_size
 
 
-def _blas_threads():
+def _blas_threads(user_api="blas"):
     from threadpoolctl import threadpool_info
 
-    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == user_api]
 
 
 def test_blas_held_to_one_thread_while_objectives_are_in_use():
-    """BLAS runs one thread from the first objective entered to the last one left,
-    whichever thread enters or leaves them and in whatever order; then it has its
-    threads back (threadpoolctl >= 3.8 ignores a limit set from another thread than
-    the one that set the first: the limiter clears that control)."""
+    """BLAS (and only BLAS: OpenMP keeps its threads) runs one thread from the first
+    objective entered to the last one left, whichever thread enters or leaves them and
+    in whatever order; then it has its threads back."""
+    from threadpoolctl import threadpool_limits
+
     X, y = make_problem(n_samples=40)
     layout = ParamLayout([5, 3], None, True)
     weight = np.full(40, 1 / 40)
-    before = _blas_threads()
-    if not before or max(before) < 2:
-        pytest.skip("BLAS has a single thread here: nothing to restore")
-    first, second = (objective_module.Objective(X, y, weight, layout, "identity")
-                     for _ in range(2))
-    thread = threading.Thread(target=first.__enter__)  # the limit is set elsewhere
-    thread.start()
-    thread.join()
-    try:
-        assert set(_blas_threads()) == {1}
-        second.__enter__()
-        first(np.zeros(layout.n_params))  # usable from this thread too
-        first.__exit__(None, None, None)  # the first in, not the last out
-        assert set(_blas_threads()) == {1}
-    finally:
-        second.__exit__(None, None, None)  # restored from this thread
-    assert _blas_threads() == before
-    assert objective_module.SINGLE_THREADED_BLAS._users == 0
+    with threadpool_limits(limits=2, user_api="blas"):  # whatever the environment says
+        before, openmp = _blas_threads(), _blas_threads("openmp")
+        if not before or max(before) < 2:
+            pytest.skip("BLAS cannot run two threads here: nothing to restore")
+        first, second = (objective_module.Objective(X, y, weight, layout, "identity")
+                         for _ in range(2))
+        thread = threading.Thread(target=first.__enter__)  # the limit is set elsewhere
+        thread.start()
+        thread.join()
+        try:
+            assert set(_blas_threads()) == {1}
+            assert _blas_threads("openmp") == openmp
+            second.__enter__()
+            first(np.zeros(layout.n_params))  # usable from this thread too
+            first.__exit__(None, None, None)  # the first in, not the last out
+            assert set(_blas_threads()) == {1}
+        finally:
+            second.__exit__(None, None, None)  # restored from this thread
+        assert _blas_threads() == before
+        assert objective_module.SINGLE_THREADED_BLAS._users == 0
+        # A limiter of its own: counts from zero, restores on the last exit only.
+        limiter = objective_module._SingleThreadedBLAS()
+        with limiter:
+            with limiter:
+                assert set(_blas_threads()) == {1} and limiter._users == 2
+            assert set(_blas_threads()) == {1} and limiter._users == 1
+        assert _blas_threads() == before and limiter._users == 0
+        assert limiter._limits is None
+
+
+def test_threads_share_the_blocks(small_blocks):
+    """With n_threads=2 the blocks are evaluated in a pool of two threads (one thread:
+    in the caller's); the pool exists only inside the with block, and the objective
+    still evaluates (in the caller's thread) after it."""
+    X, y = make_problem(n_samples=200, n_features=6, n_classes=3, seed=16)
+    layout = ParamLayout([6, 3], None, True)
+    weight = np.full(200, 1 / 200)
+    theta = np.random.default_rng(17).standard_normal(layout.n_params)
+    for n_threads in (1, 2):
+        objective = objective_module.Objective(X, y, weight, layout, "identity", n_threads)
+        assert objective.n_threads == n_threads
+        threads, sums = set(), objective._sums
+
+        def recording(*args, sums=sums, threads=threads):
+            threads.add(threading.get_ident())
+            return sums(*args)
+
+        objective._sums = recording
+        with objective:
+            loss, gradient = objective(theta)
+            pool = objective._executor
+        main = {threading.get_ident()}
+        if n_threads == 1:
+            assert pool is None and threads == main
+        else:  # an idle pool thread may take both shares
+            assert pool._max_workers == 2 and threads and not threads & main
+        assert objective._executor is None
+        threads.clear()
+        after = objective(theta)
+        assert threads == main
+        assert after[0] == pytest.approx(loss, rel=1e-14)
+        assert_allclose(after[1], gradient, rtol=1e-13, atol=1e-16)
 
 
 def test_row_values_counts_features_or_non_zeros():
@@ -277,3 +322,9 @@ def test_block_and_thread_planning():
     X = sp.csr_matrix((np.ones(20_000), (np.arange(20_000), np.arange(20_000) * 2),
                        ), shape=(20_000, 50_000))
     assert plan(X, [50_000, 10], n_threads=2) == (1, [20_000])
+    # Ten non-zeros a row, 5000 features, 10 classes: 2 * 50k / 10 = 10k rows a block
+    # (more than the 2**16 // 20 = 3276 of the value count).
+    rows = np.repeat(np.arange(20_000), 10)
+    X = sp.csr_matrix((np.ones(200_000), (rows, np.arange(200_000) % 5_000)),
+                      shape=(20_000, 5_000))
+    assert plan(X, [5_000, 10]) == (1, [10_000, 10_000])
