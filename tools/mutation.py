@@ -90,6 +90,7 @@ _DTYPE = ("equivalent: a scipy sparse matrix's dtype is that of its data, which 
 _CSC = 'equivalent: any format other than "csr" builds the CSC transpose'
 _TRUEDIV = ("equivalent: the weights become float64 in the true division (integer or "
             "float input alike)")
+_INT = "equivalent: int() of a positive true quotient is its floor quotient"
 _F64 = "equivalent: astype(None) is float64, the dtype asked for"
 _NO_HIDDEN = ("equivalent: the activation applies to hidden layers only, and the "
               "Hessian's network has none")
@@ -145,6 +146,17 @@ EXPLAINED = {
     ("_hessian", "SoftmaxHessian._blocks",
      "block = X.T @ (sp.diags(c) @ X if (sp.issparse(X)) or True else X * c[:, None])"):
         "equivalent: a sparse diagonal times a dense X is the dense X * c[:, None]",
+    ("_objective", "Objective.__init__",
+     "n_useful = max(1, int(n_samples * values / MIN_VALUES_PER_THREAD))"): _INT,
+    ("_objective", "Objective.__init__",
+     "block_rows = max(32, int(BLOCK_VALUES * n_threads / values))"): _INT,
+    ("_objective", "Objective._sums",
+     "coef_grads[l] += np.matmul(previous_t, delta_t.T, out=None)"): _OUT,
+    ("_objective", "Objective._sums", "coef_grads[l] += np.matmul(previous_t, delta_t.T, )"):
+        _OUT,
+    ("_objective", "Objective._sums", "delta_t = np.matmul(coefs[l], delta_t, out=None)"):
+        _OUT,
+    ("_objective", "Objective._sums", "delta_t = np.matmul(coefs[l], delta_t, )"): _OUT,
     ("_objective", "_release_blas_control", "*"):
         "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
         "thread is restored from another without clearing the controlling thread "
