@@ -17,6 +17,7 @@ from ._array_api import (
     check_same_namespace,
     host_inputs,
     is_array_api_input,
+    model_namespace,
     predicted_labels,
     prepare_array_api,
     to_numpy,
@@ -433,6 +434,9 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             ``aic``, ``bic``, ``pseudo_r2``, ``n_obs``, ``summary()`` and
             ``to_frame()``.
         """
+        if hasattr(self, "coefs_") and model_namespace(self) is not None:
+            raise ValueError("inference() needs a model fitted on numpy arrays; this one "
+                             "was fitted on array-API arrays (array_api_dispatch=True).")
         return inference(self, X, y, sample_weight, cov_type)
 
     @property
@@ -539,9 +543,10 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _check_namespace(self, X, method):
         """A model fitted on array-API arrays predicts on arrays of the same namespace
-        and device (and a numpy one on numpy-like X), as LogisticRegression."""
-        check_is_fitted(self)
-        check_same_namespace(X, self, method)
+        and device (and a numpy one on numpy-like X), as LogisticRegression; an
+        unfitted model is refused by ``map_logits``."""
+        if hasattr(self, "coefs_"):
+            check_same_namespace(X, self, method)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

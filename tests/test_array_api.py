@@ -405,3 +405,11 @@ def test_extreme_inputs_predict_without_warnings(name):
         proba = model.predict_proba(X_big)
         log_proba = model.predict_log_proba(X_big)
     assert np.all(np.isfinite(to_numpy(proba))) and np.all(np.isfinite(to_numpy(log_proba)))
+
+
+def test_inference_needs_a_numpy_model():
+    """inference() (host statistics) refuses a model fitted on device arrays."""
+    X, y = _data()
+    _, model = _fit_both("array_api_strict", dict(alpha=1e-2), X, y)
+    with pytest.raises(ValueError, match="fitted on numpy arrays"):
+        model.inference(X, y)
