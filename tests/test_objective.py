@@ -262,6 +262,8 @@ def test_threads_share_the_blocks(small_blocks):
     layout = ParamLayout([6, 3], None, True)
     weight = np.full(200, 1 / 200)
     theta = np.random.default_rng(17).standard_normal(layout.n_params)
+    # One thread unless asked, however large the data.
+    assert objective_module.Objective(X, y, weight, layout, "identity").n_threads == 1
     for n_threads in (1, 2):
         objective = objective_module.Objective(X, y, weight, layout, "identity", n_threads)
         assert objective.n_threads == n_threads
