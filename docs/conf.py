@@ -55,7 +55,22 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()
-numpydoc_xref_param_type = False
+# Parameter types become cross-references where Sphinx knows the name (``nitpicky`` is
+# off: an unknown name stays plain text); shapes such as ``(n_features_in_,)`` are then
+# not read as reST link targets.
+numpydoc_xref_param_type = True
+numpydoc_xref_ignore = {"of", "or", "shape", "default", "optional", "instance", "and",
+                        "like", "callable", "label", "None"}
+# numpydoc's default aliases point into Python's and numpy's intersphinx inventories,
+# which this offline build does not load: plain object references instead.
+numpydoc_xref_aliases = {
+    name: f":obj:`{name}`"
+    for name in ("None", "bool", "boolean", "True", "False", "list", "tuple", "str",
+                 "string", "dict", "float", "int", "callable", "iterable", "sequence",
+                 "contextmanager", "namedtuple", "generator", "array", "ndarray", "dtype",
+                 "array_like", "array-like", "scalar", "RandomState",
+                 "np.random.RandomState", "np.inf", "numpy")
+}
 
 # Doctests (sphinx -b doctest): the user guide's ``{doctest}`` blocks and the
 # ``Examples`` sections of the docstrings.

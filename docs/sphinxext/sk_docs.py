@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import runpy
 import shlex
 import tempfile
@@ -162,6 +163,8 @@ def _run(command, cwd):
     from sk_softmax._cli import main
 
     words = shlex.split(command)
+    if words[:3] == ["python", "-m", "sk_softmax"]:
+        words = ["sk-softmax", *words[3:]]
     out = io.StringIO()
     if words[0] in ("head", "cat"):
         lines = Path(cwd, words[-1]).read_text(encoding="utf-8").splitlines(True)
@@ -169,7 +172,8 @@ def _run(command, cwd):
             lines = lines[:int(words[1].lstrip("-")) if len(words) > 2 else 10]
         return 0, "".join(lines)
     if words[0] != "sk-softmax":
-        raise ValueError(f"cli-session runs sk-softmax, head and cat, not {words[0]!r}")
+        raise ValueError("cli-session runs sk-softmax (or python -m sk_softmax), head "
+                         f"and cat, not {words[0]!r}")
     previous = os.getcwd()
     os.chdir(cwd)
     try:
@@ -238,7 +242,7 @@ def check_reference(app, env):
             logger.warning(f"the API reference has no entry for {name}")
     programs = {program for program, _ in env.get_domain("std").progoptions}
     for name, _, _ in _subcommands(build_parser()):
-        if f"sk-softmax {name}" not in programs:
+        if f"sk-softmax-{name}" not in programs:  # the std domain joins words by "-"
             logger.warning(f"the command-line reference has no entry for sk-softmax {name}")
 
 
@@ -250,8 +254,19 @@ def skip_member(app, what, name, obj, skip, options):
     return None
 
 
+_SHAPE_NAME = re.compile(r"\(([A-Za-z]\w*_),\)")
+
+
+def quote_shape_names(app, what, name, obj, options, lines):
+    """``(n_features_in_,)`` in a docstring's type is a reST link to an undefined target
+    (an error under ``-W``); scikit-learn writes ``(`n_features_in_`,)``. Until the
+    docstrings do, quote such names here, before numpydoc reads the lines."""
+    lines[:] = [_SHAPE_NAME.sub(r"(`\1`,)", line) for line in lines]
+
+
 def setup(app):
     app.connect("autodoc-skip-member", skip_member)
+    app.connect("autodoc-process-docstring", quote_shape_names, priority=100)
     app.add_directive("sk-softmax-cli-reference", CLIReference)
     app.add_directive("cli-session", CLISession)
     app.connect("env-check-consistency", check_reference)
