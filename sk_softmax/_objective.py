@@ -22,6 +22,28 @@ BLOCK_VALUES = 2**16
 MIN_VALUES_PER_THREAD = 2**20
 
 
+_BLAS_CONTROLLER = None
+
+
+def blas_controller():
+    """The BLAS libraries of this process, scanned once.
+
+    A threadpoolctl scan of the loaded libraries costs about 10 ms; made at every
+    fit, it was a large part of a small fit's time. The libraries numpy and scipy
+    load are all there by the time a fit starts (sk_softmax imports both).
+    """
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    return _BLAS_CONTROLLER
+
+
+def blas_threads():
+    """Threads the BLAS may use now (1 under ``threadpool_limits(1)``)."""
+    return max((lib.get_num_threads() or 1 for lib in blas_controller().lib_controllers),
+               default=1)
+
+
 def _release_blas_control():
     """Let the calling thread set OpenBLAS's threads.
 
@@ -52,7 +74,7 @@ class _SingleThreadedBLAS:
         with self._lock:
             if self._users == 0:
                 _release_blas_control()
-                self._limits = threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+                self._limits = blas_controller().limit(limits=1)
             self._users += 1
 
     def __exit__(self, *exc_info):

@@ -19,10 +19,9 @@ from sklearn.utils import check_array
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_y, check_non_negative, validate_data
-from threadpoolctl import threadpool_info
 
 from ._hessian import HessianProduct
-from ._objective import Objective
+from ._objective import Objective, blas_threads
 
 #: Entries of a list shown in an error message; longer lists are cut with "...".
 MAX_SHOWN = 10
@@ -226,14 +225,6 @@ def class_weights_and_total(class_weight, classes, summary):
 def normalised_weight(y_true, sample_weight, class_weights, sw_sum):
     """``w_i = s_i / S``: sample weights times class weights, over the global ``S``."""
     return sample_weight * class_weights[y_true] / sw_sum
-
-
-def blas_threads():
-    """Threads the BLAS may use now (1 under ``threadpool_limits(1)``)."""
-    return max(
-        (info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"),
-        default=1,
-    )
 
 
 def prepare_in_memory(estimator, X, y, sample_weight, classes):
