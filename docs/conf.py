@@ -40,6 +40,8 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
+# The API pages' tables of contents name methods without their class.
+toc_object_entries_show_parents = "hide"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "images", "**/_data"]
 templates_path = ["_templates"]
 
@@ -102,14 +104,25 @@ sphinx_gallery_conf = {
 # HTML.
 html_theme = "pydata_sphinx_theme"
 html_title = f"sk_softmax {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
     "navigation_with_keys": False,
-    "secondary_sidebar_items": ["page-toc"],
+    "header_links_before_dropdown": 5,
+    # The guide's pages print tables 80-90 characters wide: they get the room of the
+    # right-hand sidebar (the left one lists the pages and their sections).
+    "secondary_sidebar_items": {
+        "index": ["page-toc"],
+        "api": ["page-toc"],
+        "cli": ["page-toc"],
+        "generated/*": ["page-toc"],
+        "benchmarks": ["page-toc"],
+        "changelog": ["page-toc"],
+    },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "getting_started": [], "changelog": [], "benchmarks": []}
+html_sidebars = {"index": [], "cli": [], "changelog": [], "benchmarks": []}

@@ -94,11 +94,9 @@ def _option_lines(parser, program):
                                                           argparse.SUPPRESS)
                     and "default" not in help_text):
                 extra.append(f"default: ``{default}``")
-            body = _escape(help_text) if help_text else ""
-            if extra:
-                body = (body + (". " if body and not body.endswith(".") else " ")
-                        + "; ".join(extra) + ".")
-            lines += ["   " + (body or "(no description)"), ""]
+            parts = ([_escape(help_text).rstrip(".")] if help_text else []) + extra
+            body = "; ".join(parts) or "(no description)"
+            lines += ["   " + body[:1].upper() + body[1:] + ".", ""]
     return lines
 
 
@@ -114,17 +112,19 @@ class CLIReference(SphinxDirective):
         prog = parser.prog
         lines = [
             parser.description or "", "",
-            "::", "",
+            ".. code-block:: text", "",
             *("   " + line for line in parser.format_usage().rstrip().splitlines()), "",
         ]
         lines += _option_lines(parser, prog)
-        lines += ["Examples, as ``sk-softmax --help`` prints them::", ""]
+        lines += ["Examples, as ``sk-softmax --help`` prints them:", "",
+                  ".. code-block:: text", ""]
         lines += ["   " + line if line else "" for line in parser.epilog.rstrip().splitlines()]
         lines.append("")
         for name, sub, help_text in _subcommands(parser):
             title = f"{prog} {name}"
             lines += [f".. _cli-{name}:", "", title, "-" * len(title), "",
-                      _escape(help_text[:1].upper() + help_text[1:]) + ".", "", "::", ""]
+                      _escape(help_text[:1].upper() + help_text[1:]) + ".", "",
+                      ".. code-block:: text", ""]
             lines += ["   " + line for line in sub.format_usage().rstrip().splitlines()]
             lines.append("")
             lines += _option_lines(sub, title)
@@ -188,6 +188,25 @@ def _run(command, cwd):
     return status, out.getvalue()
 
 
+def _wrapped(command, width=88):
+    """A long command shown on several lines, continued with backslashes."""
+    units = []
+    for word in map(shlex.quote, shlex.split(command)):
+        if units and units[-1].startswith("-") and " " not in units[-1] \
+                and not word.startswith("-"):
+            units[-1] += " " + word  # an option with its value stays on one line
+        else:
+            units.append(word)
+    lines, line = [], ""
+    for word in units:
+        if line and len(line) + len(word) + 3 > width:
+            lines.append(line)
+            line = "    " + word
+        else:
+            line = f"{line} {word}" if line else word
+    return " \\\n".join([*lines, line])
+
+
 class CLISession(SphinxDirective):
     """Run the ``$ ...`` lines of the content and show them with their output."""
 
@@ -217,7 +236,7 @@ class CLISession(SphinxDirective):
             if status != expected:
                 logger.warning(f"cli-session: {command!r} exited {status}, expected "
                                f"{expected}:\n{printed}", location=self.get_location())
-            transcript.append(f"$ {command}\n{printed}")
+            transcript.append(f"$ {_wrapped(command)}\n{printed}")
         if "hide" in self.options:
             return []
         text = "".join(transcript).rstrip("\n")
