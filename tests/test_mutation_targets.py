@@ -7,7 +7,7 @@ from conftest import make_problem
 from numpy.testing import assert_allclose
 
 from sk_softmax._hessian import HessianProduct, SoftmaxHessian
-from sk_softmax._network import ParamLayout
+from sk_softmax._network import ParamLayout, glorot_uniform
 
 
 def test_hessian_product_recomputes_p_only_when_theta_changes():
@@ -41,3 +41,28 @@ def test_hessian_refuses_hidden_layers():
     with pytest.raises(ValueError, match=r"^The Hessian is implemented for softmax "
                                          r"regression only\.$"):
         SoftmaxHessian(np.zeros(layout.n_params), X, y, np.full(10, 0.1), layout)
+
+
+@pytest.mark.parametrize("activation, factor", [("logistic", 2), ("tanh", 6), ("relu", 6),
+                                                ("identity", 6)])
+def test_glorot_uniform_draws(activation, factor):
+    """Glorot-uniform: U(-b, b), b = sqrt(factor / (fan_in + fan_out)), factor 2 for the
+    logistic activation and 6 otherwise, drawn layer by layer (weights, then
+    intercepts) as MLPClassifier draws them."""
+    layout = ParamLayout([4, 5, 3], None, True)
+    theta = glorot_uniform(layout, activation, np.random.RandomState(0))
+    coefs, intercepts = layout.unpack(theta, np.float64)
+    draws = np.random.RandomState(0)
+    for (fan_in, fan_out), coef, intercept in zip(layout.shapes, coefs, intercepts):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        assert_allclose(coef, draws.uniform(-bound, bound, (fan_in, fan_out)), rtol=1e-15)
+        assert_allclose(intercept, draws.uniform(-bound, bound, fan_out), rtol=1e-15)
+
+
+def test_unpack_without_intercepts_keeps_the_dtype():
+    """fit_intercept=False: the zero intercepts come in the requested dtype too."""
+    layout = ParamLayout([3, 2, 2], None, False)
+    coefs, intercepts = layout.unpack(np.ones(layout.n_params), np.float32)
+    assert [b.dtype for b in intercepts] == [np.float32, np.float32]
+    assert all(not b.any() for b in intercepts)
+    assert [c.dtype for c in coefs] == [np.float32, np.float32]

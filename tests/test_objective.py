@@ -319,11 +319,12 @@ def test_block_and_thread_planning():
     # 2**15 rows of 64 values = 2 * 2**20: two threads, each block twice as large.
     n_threads, rows = plan(np.zeros((2**15, 61), np.float32), [61, 3], n_threads=4)
     assert n_threads == 2 and rows == [2048] * 16
-    # One non-zero a row, 50k features, 10 classes: a block of 2**16 // 11 = 5957 rows
-    # would make a 500k-entry gradient product for 6k non-zeros: one block instead.
-    X = sp.csr_matrix((np.ones(20_000), (np.arange(20_000), np.arange(20_000) * 2),
-                       ), shape=(20_000, 50_000))
-    assert plan(X, [50_000, 10], n_threads=2) == (1, [20_000])
+    # One non-zero a row, 500 features, 10 classes: a block of 2**16 // 11 = 5957 rows
+    # would hold fewer non-zeros than twice its 5000-entry gradient product: blocks of
+    # 2 * 5000 / 1 = 10k rows instead.
+    X = sp.csr_matrix((np.ones(20_000), (np.arange(20_000), np.arange(20_000) % 500)),
+                      shape=(20_000, 500))
+    assert plan(X, [500, 10], n_threads=2) == (1, [10_000, 10_000])
     # Ten non-zeros a row, 5000 features, 10 classes: 2 * 50k / 10 = 10k rows a block
     # (more than the 2**16 // 20 = 3276 of the value count).
     rows = np.repeat(np.arange(20_000), 10)

@@ -91,6 +91,10 @@ _CSC = 'equivalent: any format other than "csr" builds the CSC transpose'
 _TRUEDIV = ("equivalent: the weights become float64 in the true division (integer or "
             "float input alike)")
 _INT = "equivalent: int() of a positive true quotient is its floor quotient"
+_INT32 = ("equivalent: the label positions are int32 or intp by the logits of one block "
+          "(about 2**16 values: never 2**31); either dtype indexes the same entries")
+_COPY = ("equivalent: a copy instead of a view (or the reverse) of an array that is only "
+         "read")
 _F64 = "equivalent: astype(None) is float64, the dtype asked for"
 _NO_HIDDEN = ("equivalent: the activation applies to hidden layers only, and the "
               "Hessian's network has none")
@@ -157,6 +161,58 @@ EXPLAINED = {
     ("_objective", "Objective._sums", "delta_t = np.matmul(coefs[l], delta_t, out=None)"):
         _OUT,
     ("_objective", "Objective._sums", "delta_t = np.matmul(coefs[l], delta_t, )"): _OUT,
+    ("_objective", "Objective.__init__", "weight = np.asarray(weight, dtype=None)"):
+        "equivalent for the float64 weights every caller passes (documented: ndarray of "
+        "float64)",
+    ("_objective", "Objective.__init__", "weight = np.asarray(weight, )"):
+        "equivalent for the float64 weights every caller passes (documented: ndarray of "
+        "float64)",
+    ("_objective", "Objective.__init__", "n_logits = n_rows / layout.layer_units[-1]"):
+        _INT32,
+    ("_objective", "Objective.__init__", "n_logits = n_rows * layout.layer_units[+1]"):
+        _INT32,
+    ("_objective", "Objective.__init__", "n_logits = n_rows * layout.layer_units[-2]"):
+        _INT32,
+    ("_objective", "Objective.__init__",
+     "label_index = label_index.astype(np.int32 if (n_logits < 2**31) and False else np.intp)"):
+        _INT32,
+    ("_objective", "Objective.__init__",
+     "label_index = label_index.astype(np.int32 if (n_logits < 2**31) or True else np.intp)"):
+        _INT32,
+    ("_objective", "Objective.__init__",
+     "label_index = label_index.astype(np.int32 if n_logits <= 2**31 else np.intp)"): _INT32,
+    ("_objective", "Objective.__init__",
+     "label_index = label_index.astype(np.int32 if n_logits < 2 * 31 else np.intp)"): _INT32,
+    ("_objective", "Objective.__init__",
+     "label_index = label_index.astype(np.int32 if n_logits < 3**31 else np.intp)"): _INT32,
+    ("_objective", "Objective.__init__",
+     "label_index = label_index.astype(np.int32 if n_logits < 2**32 else np.intp)"): _INT32,
+    ("_objective", "Objective.__init__", "w_x = w.astype(self.dtype, copy=None)"): _COPY,
+    ("_objective", "Objective.__init__", "w_x = w.astype(self.dtype, )"): _COPY,
+    ("_objective", "Objective.__init__", "w_x = w.astype(self.dtype, copy=True)"): _COPY,
+    ("_network", "ParamLayout.__init__",
+     "self.free = np.array([k for k in range(n_classes) if k != reference], dtype=None)"):
+        "equivalent: a list of Python ints becomes an intp array without the dtype too",
+    ("_network", "ParamLayout.__init__",
+     "self.free = np.array([k for k in range(n_classes) if k != reference], )"):
+        "equivalent: a list of Python ints becomes an intp array without the dtype too",
+    ("_network", "ParamLayout.pack", "theta = np.empty(self.n_params, dtype=None)"):
+        "equivalent: np.empty's default dtype is float64",
+    ("_network", "ParamLayout.pack", "theta = np.empty(self.n_params, )"):
+        "equivalent: np.empty's default dtype is float64",
+    ("_network", "ParamLayout.unpack",
+     "coef = theta[self._slices[l]].astype(dtype, copy=None)"): _COPY,
+    ("_network", "ParamLayout.unpack", "coef = theta[self._slices[l]].astype(dtype, )"): _COPY,
+    ("_network", "ParamLayout.unpack",
+     "coef = theta[self._slices[l]].astype(dtype, copy=True)"): _COPY,
+    ("_network", "ParamLayout.unpack",
+     "intercept = theta[self._slices[n_layers + l]].astype(dtype, copy=None)"): _COPY,
+    ("_network", "ParamLayout.unpack",
+     "intercept = theta[self._slices[n_layers + l]].astype(dtype, )"): _COPY,
+    ("_network", "ParamLayout.unpack",
+     "intercept = theta[self._slices[n_layers + l]].astype(dtype, copy=True)"): _COPY,
+    ("_network", "ParamLayout.unpack", "full[:, self.free] = coef.reshape(fan_in, -2)"):
+        "equivalent: numpy takes any negative size as the one to infer",
     ("_objective", "_release_blas_control", "*"):
         "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
         "thread is restored from another without clearing the controlling thread "
