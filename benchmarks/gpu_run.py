@@ -87,6 +87,8 @@ def main(argv=None):
                         help="torch CPU threads (default: torch's own)")
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args(argv)
+    command = f"--device {args.device} --rows {args.rows}" + (
+        f" --threads {args.threads}" if args.threads is not None else "")
 
     import sklearn
     import torch
@@ -141,11 +143,13 @@ def main(argv=None):
     if device.type == "cuda":
         device_name = torch.cuda.get_device_name(device)
     else:
-        device_name = f"torch {device.type} ({torch.get_num_threads()} threads)"
+        threads = torch.get_num_threads()
+        device_name = (f"torch's CPU ({threads} thread{'s' if threads > 1 else ''}; no GPU "
+                       "was used)")
     text = "\n".join([
         START, "## GPU (array API)", "",
-        f"{time.strftime('%Y-%m-%d')}, `python benchmarks/gpu_run.py --device {args.device} "
-        f"--rows {args.rows}`: W2's problem as float32, {args.rows:,} x 100, K=10, "
+        f"{time.strftime('%Y-%m-%d')}, `python benchmarks/gpu_run.py {command}`: "
+        f"W2's problem as float32, {args.rows:,} x 100, K=10, "
         f"alpha={ALPHA}, on {device_name}, torch {torch.__version__}, scikit-learn "
         f"{sklearn.__version__}. Softmax regression to a gradient tolerance of {args.tol} "
         f"(max_iter {args.max_iter}); the hidden layer for {args.hidden_iter} iterations. "

@@ -42,6 +42,12 @@ except ImportError:  # pragma: no cover
 #: in-memory data term adds its blocks), and its activations are freed before the next.
 DEVICE_BLOCK_VALUES = 2**24
 
+#: Rows whose gradient products (``A.T @ Delta``) are summed in float32 before the float64
+#: sum, for float32 data: one batched product gives each chunk's sum, so the float32 sums
+#: run over 1,024 rows (the in-memory data term's blocks are ~600) rather than a block's
+#: hundred thousand, and the gradient is as accurate as numpy's.
+GRADIENT_CHUNK_ROWS = 1024
+
 
 def _dispatch():
     return bool(get_config().get("array_api_dispatch", False))
@@ -247,6 +253,35 @@ class ArrayAPIObjective:
     def __exit__(self, *exc_info):
         return None
 
+    def _chunked(self, n_rows):
+        """Rows summed in float64 by chunks: ``(chunks, rows in them)``, or None where
+        the products already run in the accumulation dtype (float64 data)."""
+        chunks = n_rows // GRADIENT_CHUNK_ROWS
+        if self.dtype == self.accumulate or chunks < 2:
+            return None
+        return chunks, chunks * GRADIENT_CHUNK_ROWS
+
+    def _product_sum(self, A, delta):
+        """``A.T @ delta`` in the accumulation dtype (float32 sums over at most
+        :data:`GRADIENT_CHUNK_ROWS` rows, then float64 ones)."""
+        xp, acc = self.xp, self.accumulate
+        chunked = self._chunked(A.shape[0])
+        if chunked is None:
+            return xp.astype(xp.matmul(A.T, delta), acc)
+        chunks, head = chunked
+        A_3 = xp.reshape(A[:head, ...], (chunks, GRADIENT_CHUNK_ROWS, A.shape[1]))
+        delta_3 = xp.reshape(delta[:head, ...], (chunks, GRADIENT_CHUNK_ROWS, delta.shape[1]))
+        total = xp.sum(xp.astype(xp.matmul(xp.permute_dims(A_3, (0, 2, 1)), delta_3), acc),
+                       axis=0)
+        if head < A.shape[0]:
+            total = total + xp.astype(xp.matmul(A[head:, ...].T, delta[head:, ...]), acc)
+        return total
+
+    def _row_sum(self, delta):
+        """``sum_i delta[i]`` summed in the accumulation dtype (a copy of ``delta`` in it
+        costs one pass over n x units, beside the products' n x units x fan-in)."""
+        return self.xp.sum(self.xp.astype(delta, self.accumulate, copy=False), axis=0)
+
     def _weights(self, theta):
         """The full-shape weights at ``theta`` on the device: one host-to-device copy."""
         coefs, intercepts = self.layout.unpack(theta, self.host_dtype)
@@ -278,10 +313,8 @@ class ArrayAPIObjective:
             loss = loss + xp.sum(w * xp.astype(nll, acc))
             delta = exp * (w_x / xp.reshape(sum_exp, (-1, 1))) - one_hot * w_x
             for l in range(n_layers - 1, -1, -1):
-                coef_grads[l] = coef_grads[l] + xp.astype(
-                    xp.matmul(activations[l].T, delta), acc)
-                intercept_grads[l] = intercept_grads[l] + xp.astype(
-                    xp.sum(delta, axis=0), acc)
+                coef_grads[l] = coef_grads[l] + self._product_sum(activations[l], delta)
+                intercept_grads[l] = intercept_grads[l] + self._row_sum(delta)
                 if l > 0:
                     delta = derivative(activations[l], xp.matmul(delta, coefs[l].T), xp)
         flat = xp.concat([loss] + [xp.reshape(g, (-1,)) for g in coef_grads]
