@@ -119,10 +119,9 @@ html_theme_options = {
         "api": ["page-toc"],
         "cli": ["page-toc"],
         "generated/*": ["page-toc"],
-        "benchmarks": ["page-toc"],
         "changelog": ["page-toc"],
     },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "cli": [], "changelog": [], "benchmarks": []}
+html_sidebars = {"index": [], "getting_started": [], "cli": [], "changelog": [], "benchmarks": []}
