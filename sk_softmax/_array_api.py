@@ -245,7 +245,8 @@ class ArrayAPIObjective:
             one_hot = xp.astype(xp.reshape(codes, (-1, 1)) == class_codes, self.dtype)
             w = xp.asarray(weight[start:stop].astype(accumulate_host), device=device)
             w_x = xp.reshape(xp.astype(w, self.dtype), (-1, 1))
-            self.blocks.append((X[start:stop, ...], one_hot, w, w_x))
+            ones = xp.ones((stop - start, 1), dtype=self.dtype, device=device)
+            self.blocks.append((X[start:stop, ...], one_hot, w, w_x, ones))
 
     def __enter__(self):
         return self
@@ -277,10 +278,13 @@ class ArrayAPIObjective:
             total = total + xp.astype(xp.matmul(A[head:, ...].T, delta[head:, ...]), acc)
         return total
 
-    def _row_sum(self, delta):
-        """``sum_i delta[i]`` summed in the accumulation dtype (a copy of ``delta`` in it
-        costs one pass over n x units, beside the products' n x units x fan-in)."""
-        return self.xp.sum(self.xp.astype(delta, self.accumulate, copy=False), axis=0)
+    def _row_sum(self, delta, ones):
+        """``sum_i delta[i]`` in the accumulation dtype: for float32 data, as the product
+        ``ones.T @ delta`` chunked as :meth:`_product_sum` (no float64 copy of delta)."""
+        xp = self.xp
+        if self._chunked(delta.shape[0]) is None:
+            return xp.astype(xp.sum(delta, axis=0), self.accumulate)
+        return xp.reshape(self._product_sum(ones, delta), (-1,))
 
     def _weights(self, theta):
         """The full-shape weights at ``theta`` on the device: one host-to-device copy."""
@@ -302,7 +306,7 @@ class ArrayAPIObjective:
         coef_grads = [xp.zeros(c.shape, dtype=acc, device=self.device) for c in coefs]
         intercept_grads = [xp.zeros(b.shape, dtype=acc, device=self.device)
                            for b in intercepts]
-        for X_block, one_hot, w, w_x in self.blocks:
+        for X_block, one_hot, w, w_x, ones in self.blocks:
             activations = forward(X_block, coefs, intercepts, self.activation, xp=xp)
             logits = activations[-1]
             shifted = logits - xp.max(logits, axis=1, keepdims=True)
@@ -314,7 +318,7 @@ class ArrayAPIObjective:
             delta = exp * (w_x / xp.reshape(sum_exp, (-1, 1))) - one_hot * w_x
             for l in range(n_layers - 1, -1, -1):
                 coef_grads[l] = coef_grads[l] + self._product_sum(activations[l], delta)
-                intercept_grads[l] = intercept_grads[l] + self._row_sum(delta)
+                intercept_grads[l] = intercept_grads[l] + self._row_sum(delta, ones)
                 if l > 0:
                     delta = derivative(activations[l], xp.matmul(delta, coefs[l].T), xp)
         flat = xp.concat([loss] + [xp.reshape(g, (-1,)) for g in coef_grads]
