@@ -72,6 +72,20 @@ def network(model):
     return [host(model.coef_).T], [host(model.intercept_)]
 
 
+def notes(device):
+    """What a reader needs beside a run without a GPU."""
+    if device.type == "cuda":
+        return []
+    return ["", "No GPU was used: this run checks that the script works end to end on torch's "
+            "CPU at a small size; it measures no GPU. On a CPU our torch data term runs a "
+            "block at a time on one torch thread, without the numpy data term's cache-sized "
+            "blocks and threads, hence the slower evaluations. float32 rounding differs "
+            "between torch and numpy, which moves float32 L-BFGS paths near their noise "
+            "floor (other iteration and evaluation counts); the final J of the converged "
+            "fits agree to about 1e-8. Run `python benchmarks/gpu_run.py` on a CUDA machine "
+            "for the GPU table."]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="torch device (cuda, cpu, mps)")
@@ -155,7 +169,7 @@ def main(argv=None):
         f"(max_iter {args.max_iter}); the hidden layer for {args.hidden_iter} iterations. "
         "`ms / evaluation` is the time inside the loss and gradient function; `J final` "
         "is docs/math.md's J of the fitted parameters, computed in float64 on the host.",
-        "", *rows, END])
+        "", *rows, *notes(device), END])
     print(text)
     path = Path(args.output)
     old = path.read_text() if path.exists() else ""
