@@ -439,3 +439,42 @@ def test_float32_gradient_as_accurate_as_numpy(name, hidden):
     numpy_error = np.max(np.abs(numpy32[1] - exact[1]))
     assert np.max(np.abs(gradient - exact[1])) <= 5 * numpy_error + 1e-12
     assert abs(loss - exact[0]) <= 1e-6 * exact[0]
+
+
+def test_one_transfer_each_way_per_evaluation(monkeypatch):
+    """Per evaluation, the parameters cross to the device once and the loss with the
+    gradient back once; X never moves (every asarray and every copy to the host
+    is counted)."""
+    from sklearn.utils._array_api import device, get_namespace
+
+    import sk_softmax._array_api as back_end
+
+    X, y = _data(n_samples=150)
+    weight = np.full(len(y), 1 / len(y))
+    layout = ParamLayout([6, 4, 3], 0, True)
+    theta = glorot_uniform(layout, "tanh", np.random.RandomState(0))
+    X_device = xps.asarray(X)
+    with config_context(array_api_dispatch=True):
+        xp = get_namespace(X_device)[0]
+        objective = ArrayAPIObjective(X_device, y, weight, layout, "tanh", xp,
+                                      device(X_device))
+    calls = {"to_device": 0, "to_host": 0}
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(xp, name)
+
+        def asarray(self, *args, **kwargs):
+            calls["to_device"] += 1
+            return xp.asarray(*args, **kwargs)
+
+    def to_host(array):
+        calls["to_host"] += 1
+        return to_numpy(array)
+
+    objective.xp = Counting()
+    monkeypatch.setattr(back_end, "to_numpy", to_host)
+    loss, gradient = objective(theta)
+    assert calls == {"to_device": 1, "to_host": 1}
+    expected = Objective(X, y, weight, layout, "tanh")(theta)
+    assert _rel(gradient, expected[1]) < 1e-12
