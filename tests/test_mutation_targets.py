@@ -66,3 +66,148 @@ def test_unpack_without_intercepts_keeps_the_dtype():
     assert [b.dtype for b in intercepts] == [np.float32, np.float32]
     assert all(not b.any() for b in intercepts)
     assert [c.dtype for c in coefs] == [np.float32, np.float32]
+
+
+@pytest.fixture(scope="module")
+def wine_inference():
+    """A reference-class softmax regression on wine's first three columns, and its
+    inference result."""
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_softmax import SoftmaxNNClassifier
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:, :3])
+    model = SoftmaxNNClassifier(alpha=0.0, reference_class=0, solver="trust-ncg",
+                                tol=1e-8).fit(X, y)
+    return model, X, y, model.inference(X, y)
+
+
+def test_conf_int_levels(wine_inference):
+    """conf_int defaults to 95%, takes any level in (0, 1), and refuses 0, 1 and
+    beyond with that message."""
+    from scipy import stats
+
+    *_, result = wine_inference
+    (low, high), (i_low, i_high) = result.conf_int()
+    q = stats.norm.ppf(0.975)
+    assert_allclose(high - result.coef, q * result.std_err_coef, rtol=1e-12)
+    assert_allclose(result.intercept - i_low, q * result.std_err_intercept, rtol=1e-12)
+    (low50, _), _ = result.conf_int(0.5)
+    assert_allclose(result.coef - low50, stats.norm.ppf(0.75) * result.std_err_coef,
+                    rtol=1e-12)
+    for level in (0, 1, 1.5, -0.1):
+        with pytest.raises(ValueError, match=rf"^level must be in \(0, 1\), got {level}\.$"):
+            result.conf_int(level)
+    rows = list(result._rows())  # default level: the 95% interval
+    row = next(r for r in rows if r[:2] == (1, "x0"))
+    assert row[6] == low[1, 0] and row[7] == high[1, 0]
+
+
+def test_summary_layout_and_frame_labels(wine_inference):
+    """The table's first column is at least 9 wide (short feature names); to_frame's
+    columns and index names are the table's; another level renames the bounds."""
+    *_, result = wine_inference
+    lines = result.summary().splitlines()
+    header = next(line for line in lines if "std err" in line)
+    assert header == (" " * 9 + f"{'coef':>11}{'std err':>11}{'z':>9}{'P>|z|':>9}"
+                      f"{'[95%':>11}{'95%]':>11}")
+    row = next(line for line in lines if line.startswith("x0"))
+    assert len(row) == len(header) and row[:9] == "x0       "
+    frame = result.to_frame(level=0.9)
+    assert list(frame.columns) == ["coef", "std err", "z", "P>|z|", "[90%", "90%]"]
+    assert list(frame.index.names) == ["class", "term"]
+    assert list(frame.index[:2]) == [(0, "intercept"), (0, "x0")]
+
+
+def test_to_frame_without_pandas(wine_inference, monkeypatch):
+    """to_frame without pandas: an ImportError saying how to install it."""
+    import sys
+
+    *_, result = wine_inference
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"^InferenceResult\.to_frame needs pandas: "
+                                          r"pip install pandas$"):
+        result.to_frame()
+
+
+def test_summary_with_odds_ratios(wine_inference):
+    """summary(odds_ratios=True) is the table, a blank line, then the odds ratios'."""
+    *_, result = wine_inference
+    if not hasattr(result, "odds_ratios"):
+        pytest.skip("no odds ratios in this version")
+    assert result.summary(odds_ratios=True) == (
+        result.summary() + "\n\n" + result.odds_ratios().summary())
+
+
+def test_null_log_likelihood_weighted_frequencies():
+    """llnull = sum_k S_k log(S_k / S) over the classes with weight (S_k: class totals)."""
+    from sk_softmax._inference import null_log_likelihood
+
+    y = np.array([0, 0, 1, 2, 2, 2])
+    weight = np.array([1.0, 2.0, 1.0, 0.5, 0.5, 1.0])
+    totals = np.array([3.0, 1.0, 2.0])
+    assert null_log_likelihood(y, weight, 3) == pytest.approx(
+        float(totals @ np.log(totals / 6)), rel=1e-15)
+    # A class without weight adds nothing (not 0 * log 0).
+    assert null_log_likelihood(np.array([0, 0, 1]), np.ones(3), 4) == pytest.approx(
+        2 * np.log(2 / 3) + np.log(1 / 3), rel=1e-15)
+
+
+def test_inference_result_without_separation_argument(wine_inference):
+    """inference_result's separated defaults to none: the same result as all False."""
+    from sk_softmax._inference import inference_result
+
+    model, X, y, result = wine_inference
+    alone = inference_result(model, X, np.searchsorted(model.classes_, y), np.ones(len(y)),
+                             "nonrobust")
+    assert_allclose(alone.std_err_coef, result.std_err_coef, rtol=1e-12)
+    assert alone.separated.size == 0
+
+
+def test_separation_warnings_point_at_the_caller(iris, monkeypatch):
+    """Separation found: a SeparationWarning with the whole explanation, pointing at
+    the inference call; data too large for the check: a SeparationWarning saying so,
+    nothing set to NaN."""
+    import warnings
+
+    import sk_softmax._identification as identification
+    from sk_softmax import SeparationWarning, SoftmaxNNClassifier
+
+    X, y = iris
+    X = X[:, :2]
+    model = SoftmaxNNClassifier(alpha=0.0, reference_class=1, solver="trust-ncg", tol=1e-8,
+                                max_iter=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    with pytest.warns(SeparationWarning) as record:
+        model.inference(X, y)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert str(record[0].message) == (
+        "The classes are completely or quasi-completely separated: the maximum-likelihood "
+        "estimate does not exist and the coefficients of class(es) [0] (relative to the "
+        "reference class) grow without bound; their statistics are set to NaN. Remove the "
+        "separating features, merge classes, or fit with alpha > 0.")
+    monkeypatch.setattr(identification, "MAX_SEPARATION_NONZEROS", 1)
+    with pytest.warns(SeparationWarning) as record:
+        result = model.inference(X, y)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert str(record[0].message) == (
+        "The data is too large to check for separation: if the classes are separated, "
+        "the standard errors are meaningless.")
+    assert result.separated.size == 0 and np.all(np.isfinite(result.std_err_coef[2]))
+
+
+def test_not_positive_definite_message():
+    """A singular information matrix: ValueError naming its smallest eigenvalue."""
+    from sk_softmax._inference import check_positive_definite
+
+    check_positive_definite(np.eye(2))  # positive definite: no error
+    with pytest.raises(ValueError) as excinfo:
+        check_positive_definite(np.array([[1.0, 0.0], [0.0, -2.0]]))
+    assert str(excinfo.value) == (
+        "The information matrix is not positive definite (smallest eigenvalue -2): the "
+        "parameters are not identified at this fit, so they have no standard errors. "
+        "Check for collinear features or classes with too few samples.")
