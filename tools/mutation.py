@@ -95,6 +95,10 @@ _INT32 = ("equivalent: the label positions are int32 or intp by the logits of on
           "(about 2**16 values: never 2**31); either dtype indexes the same entries")
 _COPY = ("equivalent: a copy instead of a view (or the reverse) of an array that is only "
          "read")
+_PINV = ("equivalent up to rounding: the pseudo-inverse (SVD or eigen-decomposition) of "
+         "the symmetric positive definite information is its inverse")
+_FIXED = ("equivalent: the entries no parameter moves have a variance of exactly 0, made "
+          "NaN by the other of the two guards (variance > 0, rows of M that are zero)")
 _F64 = "equivalent: astype(None) is float64, the dtype asked for"
 _NO_HIDDEN = ("equivalent: the activation applies to hidden layers only, and the "
               "Hessian's network has none")
@@ -213,6 +217,41 @@ EXPLAINED = {
      "intercept = theta[self._slices[n_layers + l]].astype(dtype, copy=True)"): _COPY,
     ("_network", "ParamLayout.unpack", "full[:, self.free] = coef.reshape(fan_in, -2)"):
         "equivalent: numpy takes any negative size as the one to infer",
+    ("_inference", "InferenceResult.summary",
+     "if all(np.isnan(v[3]) for v in values) and label not in self.separated:"):
+        "equivalent: z = coef / std err is NaN exactly where the (finite-coefficient) "
+        "std err is",
+    ("_inference", "free_cov",
+     "bread = np.linalg.pinv(information, hermitian=True) if (pseudo_inverse) or True else ("):
+        _PINV,
+    ("_inference", "free_cov",
+     "bread = np.linalg.pinv(information, hermitian=None) if pseudo_inverse else ("): _PINV,
+    ("_inference", "free_cov",
+     "bread = np.linalg.pinv(information, ) if pseudo_inverse else ("): _PINV,
+    ("_inference", "free_cov",
+     "bread = np.linalg.pinv(information, hermitian=False) if pseudo_inverse else ("): _PINV,
+    ("_inference", "null_log_likelihood",
+     "counts = np.bincount(y_true, weights=sample_weight, )"):
+        "equivalent: the classes missing at the end would be dropped as zero counts",
+    ("_inference", "coef_jacobians", "coefs, intercepts = layout.unpack(vector, None)"): _F64,
+    ("_inference", "inference_result",
+     "hessian = SoftmaxHessian(theta, X.astype(None), y_true,"): _F64,
+    ("_inference", "inference_result",
+     "unreliable = separated if len(classes) > 2 else separated.any(keepdims=False)"):
+        "equivalent: a scalar True/False mask selects all or none of err's one row, as "
+        "the one-element mask does",
+    ("_inference", "inference_result", 'variance = np.einsum("IJ,JK,IK->I", M, cov, M)'):
+        "equivalent: einsum's subscripts only need to be consistent",
+    ("_inference", "inference_result",
+     "err = np.sqrt(np.where(variance >= 0, variance, np.nan)) # never a variance <= 0"):
+        _FIXED,
+    ("_inference", "inference_result",
+     "err[~np.any(M != 0, axis=1)] = None # fixed, not estimated"):
+        "equivalent: None stored in a float array is NaN",
+    ("_inference", "inference_result",
+     "err[~np.any(M != 0, axis=None)] = np.nan # fixed, not estimated"): _FIXED,
+    ("_inference", "inference_result", "err[~np.any(M != 0, )] = np.nan # fixed, not estimated"):
+        _FIXED,
     ("_objective", "_release_blas_control", "*"):
         "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
         "thread is restored from another without clearing the controlling thread "
