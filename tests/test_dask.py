@@ -220,3 +220,26 @@ def test_callbacks_see_dask_iterations(client, problem):
     in_memory = Recorder()
     SoftmaxNNClassifier().set_callbacks(in_memory).fit(X, y)
     assert recorder.calls == in_memory.calls
+
+
+def test_chunk_functions_in_process(problem):
+    """What the workers run, run here: a chunk's checks and label summary, and its
+    share of the data term (weights over the whole S) adding up to the in-memory one."""
+    from sk_softmax._network import ParamLayout
+    from sk_softmax._objective import Objective
+    from sk_softmax._prepare import label_summary
+
+    X, y, sw = problem
+    assert repr(dask_module._chunk_summary(X[:100], y[:100], sw[:100], "Est")) == repr(
+        label_summary(y[:100], sw[:100]))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        dask_module._chunk_summary(np.full((2, 5), np.nan), y[:2], None, "Est")
+    layout = ParamLayout([5, 3], None, True)
+    theta = np.random.default_rng(4).standard_normal(layout.n_params)
+    classes, class_weights = np.arange(3), np.ones(3)
+    shares = [dask_module._evaluate(dask_module._chunk_objective(
+        X[rows], y[rows], sw[rows], (layout.layer_units, None, True), "identity", classes,
+        class_weights, sw.sum()), theta) for rows in (slice(0, 120), slice(120, None))]
+    whole = Objective(X, y, sw / sw.sum(), layout, "identity")(theta)
+    assert sum(s[0] for s in shares) == pytest.approx(whole[0], rel=1e-12)
+    assert_allclose(shares[0][1] + shares[1][1], whole[1], rtol=1e-10, atol=1e-14)
