@@ -11,6 +11,7 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -374,10 +375,8 @@ intercept_, loss_, loss_curve_, converged_
         """Routed parameters of the splitter and the scorer (as LogisticRegressionCV)."""
         if _routing_enabled():
             return process_routing(self, "fit", sample_weight=sample_weight, **params)
-        from sklearn.utils._metadata_requests import _manual_routing
-
         score = {} if sample_weight is None else {"sample_weight": sample_weight}
-        return _manual_routing({"splitter": {}, "scorer": {"score": score}})
+        return Bunch(splitter=Bunch(split={}), scorer=Bunch(score=score))
 
     def _refit(self, X, y, sample_weight, classes, alphas, best, paths, hidden):
         """The model at ``alphas[best]`` on all the data, warm-started from the path."""
