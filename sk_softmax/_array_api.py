@@ -21,6 +21,7 @@ from sklearn import get_config
 from sklearn.utils.validation import check_consistent_length, validate_data
 
 from ._network import XP_DERIVATIVES, forward
+from ._objective import SINGLE_THREADED_BLAS
 from ._prepare import (
     FitData,
     check_sample_weight,
@@ -249,10 +250,13 @@ class ArrayAPIObjective:
             self.blocks.append((X[start:stop, ...], one_hot, w, w_x, ones))
 
     def __enter__(self):
+        # The host's share is SciPy's L-BFGS on the parameter vector: BLAS threads
+        # there only wait on each other (5 ms a step on a loaded 2-core machine).
+        SINGLE_THREADED_BLAS.__enter__()
         return self
 
     def __exit__(self, *exc_info):
-        return None
+        SINGLE_THREADED_BLAS.__exit__(*exc_info)
 
     def _chunked(self, n_rows):
         """Rows summed in float64 by chunks: ``(chunks, rows in them)``, or None where

@@ -478,3 +478,33 @@ def test_one_transfer_each_way_per_evaluation(monkeypatch):
     assert calls == {"to_device": 1, "to_host": 1}
     expected = Objective(X, y, weight, layout, "tanh")(theta)
     assert _rel(gradient, expected[1]) < 1e-12
+
+
+def test_numpy_X_with_device_labels_is_the_numpy_fit():
+    """numpy X with y and sample_weight of another namespace (under dispatch): the
+    labels and weights come to the host and the fit is the in-memory one."""
+    torch = pytest.importorskip("torch")
+    X, y = _data()
+    sample_weight = np.random.default_rng(0).uniform(0.5, 2, len(y))
+    expected = SoftmaxNNClassifier(alpha=1e-2).fit(X, y, sample_weight=sample_weight)
+    with config_context(array_api_dispatch=True):
+        model = SoftmaxNNClassifier(alpha=1e-2).fit(
+            X, torch.asarray(y), sample_weight=torch.asarray(sample_weight))
+        predicted = model.predict(X)
+    assert isinstance(model.coefs_[0], np.ndarray) and isinstance(predicted, np.ndarray)
+    np.testing.assert_array_equal(model.coefs_[0], expected.coefs_[0])
+
+
+def test_readme_example_prints_what_the_readme_says(capsys):
+    """README "GPUs (array API)": the example runs (torch on the CPU here) and prints
+    what the README says."""
+    import re
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## GPUs (array API)\n"):readme.index("## Performance\n")]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    exec(compile(code, "README.md", "exec"), {})  # SCIPY_ARRAY_API: restored by monkeypatch
+    assert "prints `Tensor torch.float32 cpu`" in section
+    assert capsys.readouterr().out == "Tensor torch.float32 cpu\n"
