@@ -82,8 +82,10 @@ def notes(device):
             "blocks and threads, hence the slower evaluations. float32 rounding differs "
             "between torch and numpy, which moves float32 L-BFGS paths near their noise "
             "floor (other iteration and evaluation counts); the final J of the converged "
-            "fits agree to about 1e-8. Run `python benchmarks/gpu_run.py` on a CUDA machine "
-            "for the GPU table."]
+            "fits agree to about 1e-8. Our fits hold the host's BLAS (SciPy's L-BFGS) to one "
+            "thread, LogisticRegression leaves it as it is: on this loaded 2-core machine its "
+            "threads contend with torch's. Run `python benchmarks/gpu_run.py` on a CUDA "
+            "machine for the GPU table."]
 
 
 def main(argv=None):
