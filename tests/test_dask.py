@@ -3,6 +3,7 @@
 import os
 import pickle
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -182,6 +183,14 @@ def test_worker_killed_mid_fit(client, monkeypatch):
                 client.run(os._exit, 1, workers=[state["victim"]])
             except OSError:  # CommClosedError: the worker died before it answered
                 pass
+            # Until the scheduler has seen the death, the next evaluation's scatter of
+            # theta may still pick the dead worker and fail (CommClosedError, seen under
+            # load): a race in DaskObjective reported separately; this test is about
+            # recomputing the lost chunks.
+            deadline = time.monotonic() + 60
+            while (state["victim"] in client.scheduler_info()["workers"]
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
         return result
 
     monkeypatch.setattr(dask_module.DaskObjective, "__call__", evaluate_then_kill)
