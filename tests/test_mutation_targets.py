@@ -211,3 +211,14 @@ def test_not_positive_definite_message():
         "The information matrix is not positive definite (smallest eigenvalue -2): the "
         "parameters are not identified at this fit, so they have no standard errors. "
         "Check for collinear features or classes with too few samples.")
+
+
+def test_inference_statistics_count_the_weights(wine_inference):
+    """Sample weights are frequencies for llnull and n_obs too: doubling every weight
+    doubles llf, llnull and n_obs, and leaves pseudo R2 unchanged."""
+    model, X, y, result = wine_inference
+    doubled = model.inference(X, y, sample_weight=np.full(len(y), 2.0))
+    assert doubled.llf == pytest.approx(2 * result.llf, rel=1e-12)
+    assert doubled.llnull == pytest.approx(2 * result.llnull, rel=1e-12)
+    assert doubled.n_obs == 2 * result.n_obs
+    assert doubled.pseudo_r2 == pytest.approx(result.pseudo_r2, rel=1e-12)

@@ -252,6 +252,30 @@ EXPLAINED = {
      "err[~np.any(M != 0, axis=None)] = np.nan # fixed, not estimated"): _FIXED,
     ("_inference", "inference_result", "err[~np.any(M != 0, )] = np.nan # fixed, not estimated"):
         _FIXED,
+    ("_inference", "inference_result",
+     "err[~np.any(M == 0, axis=1)] = np.nan # fixed, not estimated"): _FIXED,
+    ("_inference", "inference_result",
+     "err[~np.any(M != 1, axis=1)] = np.nan # fixed, not estimated"): _FIXED,
+    ("_inference", "inference_result", "err[unreliable] = None"):
+        "equivalent: None stored in a float array is NaN",
+    ("_inference", "inference_result",
+     "log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, None)[-1])"):
+        _NO_HIDDEN,
+    ("_inference", "inference_result",
+     'log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, "XXidentityXX")[-1])'):
+        _NO_HIDDEN,
+    ("_inference", "inference_result",
+     'log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, "IDENTITY")[-1])'):
+        _NO_HIDDEN,
+    ("_inference", "inference_result",
+     'log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, "identity")[+1])'):
+        "equivalent: forward returns [X, Z] without hidden layers, so [+1] is [-1]",
+    ("_inference", "InferenceResult.__init__",
+     "classes, feature_names, has_intercept=False, separated=(),"):
+        "equivalent: the only caller, inference_result, passes has_intercept",
+    ("_inference", "free_cov",
+     "def free_cov(hessian, score_outer, sw_sum, cov_type, pseudo_inverse=True):"):
+        "equivalent: the only caller, inference_result, passes pseudo_inverse",
     ("_objective", "_release_blas_control", "*"):
         "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
         "thread is restored from another without clearing the controlling thread "
