@@ -211,7 +211,8 @@ def test_odds_ratios_agree_with_mnlogit(anes_fits):
     result, res = anes_fits["nonrobust"]
     ratios = result.odds_ratios()
     # statsmodels: params (1 + d, K - 1), constant first.
-    assert_allclose(ratios.odds_ratio[1:], np.exp(res.params[1:].T), rtol=1e-8)
+    # both fits stop ~1e-9 (relative) from the optimum; older SciPy's trust-ncg a bit later
+    assert_allclose(ratios.odds_ratio[1:], np.exp(res.params[1:].T), rtol=5e-8)
     assert_allclose(ratios.odds_ratio[0], 1)
     low, high = ratios.conf_int()
     conf = np.exp(np.asarray(res.conf_int()))  # (K - 1, 1 + d, 2)
@@ -252,7 +253,9 @@ def test_wald_test_agrees_with_statsmodels(anes_fits, cov_type, features):
     theirs = res.wald_test(sm_restrictions(6, 6, columns), scalar=True)
     assert test.df == theirs.df_denom == 6 * len(features)
     assert test.statistic == pytest.approx(float(theirs.statistic), rel=1e-8)
-    assert test.p_value == pytest.approx(float(theirs.pvalue), rel=1e-7, abs=1e-300)
+    # p ~ 1e-47 here: a relative difference of the statistic moves log(p), not p,
+    # by the same order, so compare log(p)
+    assert np.log(test.p_value) == pytest.approx(np.log(float(theirs.pvalue)), rel=1e-7)
     assert str(test).startswith("Wald test, coefficients of [")
 
 
