@@ -108,14 +108,14 @@ def supports_float64(xp, device):
 
 
 def model_namespace(model):
-    """``(xp, device)`` of a model fitted on array-API arrays; None for numpy."""
+    """``(xp, device)`` of a model fitted on array-API arrays; None for numpy. (The
+    namespace scikit-learn's dispatch gives X, whether dispatch is on or not.)"""
     coef = model.coefs_[0]
     if isinstance(coef, np.ndarray):
         return None
-    from sklearn import config_context
+    from sklearn.externals.array_api_compat import array_namespace, device
 
-    with config_context(array_api_dispatch=True):
-        return _namespace_and_device(coef)
+    return array_namespace(coef), device(coef)
 
 
 def check_same_namespace(X, model, method):
