@@ -222,3 +222,63 @@ def test_inference_statistics_count_the_weights(wine_inference):
     assert doubled.llnull == pytest.approx(2 * result.llnull, rel=1e-12)
     assert doubled.n_obs == 2 * result.n_obs
     assert doubled.pseudo_r2 == pytest.approx(result.pseudo_r2, rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    from sk_softmax import SoftmaxNNClassifier
+
+    X, y = make_problem(n_samples=30, n_features=3)
+    return SoftmaxNNClassifier().fit(X, y)
+
+
+def test_model_file_metadata_checks(small_model, tmp_path):
+    """save_model's metadata: a dict (else TypeError naming the type), of JSON values
+    or numpy ones (else TypeError naming the type), up to MAX_METADATA_BYTES inclusive
+    and MAX_DEPTH levels inclusive; what load_metadata gives back."""
+    pytest.importorskip("skops")
+    import json
+
+    from sk_softmax import _persist
+    from sk_softmax._refusal import MAX_DEPTH, _Refused
+
+    with pytest.raises(TypeError, match=r"^metadata must be a dict, got list$"):
+        _persist.save_model(small_model, tmp_path / "a.skops", metadata=[1])
+    with pytest.raises(TypeError, match=r"^metadata: set is not JSON serialisable$"):
+        _persist.save_model(small_model, tmp_path / "b.skops", metadata={"a": {1}})
+    path = tmp_path / "c.skops"
+    _persist.save_model(small_model, path,
+                        metadata={"n": np.int64(3), "v": np.arange(2), "s": "x"})
+    assert _persist.load_metadata(path) == {"n": 3, "v": [0, 1], "s": "x"}
+    filler = "x" * (_persist.MAX_METADATA_BYTES - len(json.dumps({"s": ""})))
+    _persist.save_model(small_model, tmp_path / "d.skops", metadata={"s": filler})
+    with pytest.raises(ValueError, match="is larger"):
+        _persist.save_model(small_model, tmp_path / "e.skops", metadata={"s": filler + "x"})
+
+    def nested(depth):  # a value whose innermost item sits at this depth
+        value = 1
+        for level in range(depth):
+            value = {"k": value} if level % 2 else [value]
+        return {"k": value}
+
+    for depth in (MAX_DEPTH - 1,):
+        assert _persist._parse_metadata(json.dumps(nested(depth)).encode()) == nested(depth)
+    with pytest.raises(_Refused, match=rf"^metadata nested deeper than {MAX_DEPTH} levels$"):
+        _persist._parse_metadata(json.dumps(nested(MAX_DEPTH)).encode())
+    with pytest.raises(_Refused, match=r"^metadata is not a JSON object$"):
+        _persist._parse_metadata(b"[1]")
+    with pytest.raises(_Refused, match=r"^metadata nested too deeply$"):
+        _persist._parse_metadata(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_require_skops_says_how_to_install(monkeypatch):
+    """Without skops, require_skops raises ImportError with the install line."""
+    import sys
+
+    from sk_softmax._persist import require_skops
+
+    monkeypatch.setitem(sys.modules, "skops", None)
+    monkeypatch.setitem(sys.modules, "skops.io", None)
+    with pytest.raises(ImportError, match=r"^model files are written with skops: pip "
+                                          r"install 'sk_softmax\[cli\]'$"):
+        require_skops()
