@@ -39,9 +39,11 @@ except ImportError:  # pragma: no cover
         return hasattr(value, "__array_namespace__")
 
 #: Values (of X and the activations) of one row block of an evaluation on a device:
-#: 64 MiB of float32. Each block's loss and gradient are added up in float64 (as the
-#: in-memory data term adds its blocks), and its activations are freed before the next.
-DEVICE_BLOCK_VALUES = 2**24
+#: 256 MiB of float32, so that an evaluation of a million rows is a handful of blocks
+#: (each block costs some forty operations, launched from Python). Each block's loss and
+#: gradient are added up in float64 (as the in-memory data term adds its blocks), and
+#: its activations (about a GiB with 256 hidden units) are freed before the next.
+DEVICE_BLOCK_VALUES = 2**26
 
 #: Rows whose gradient products (``A.T @ Delta``) are summed in float32 before the float64
 #: sum, for float32 data: one batched product gives each chunk's sum, so the float32 sums

@@ -205,7 +205,7 @@ def test_data_term_matches_numpy(name, activation, reference_class, monkeypatch)
 
 
 @pytest.mark.parametrize("name", NAMESPACES)
-@pytest.mark.parametrize("block_values", [2**24, 100])
+@pytest.mark.parametrize("block_values", [2**26, 100])
 def test_fitted_attributes_and_predictions_in_namespace(name, block_values, monkeypatch):
     """coefs_, intercepts_, coef_, intercept_, classes_ and every prediction live in
     X's namespace and on its device; score is a float; predictions match numpy's
