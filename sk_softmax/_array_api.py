@@ -193,6 +193,10 @@ class ArrayAPIFitData(FitData):
         return [self.xp.asarray(np.ascontiguousarray(a), device=self.device, copy=True)
                 for a in arrays]
 
+    def fitted(self, coefs, intercepts):
+        """``classes_``, ``coefs_`` and ``intercepts_`` on X's device."""
+        return self.fitted_classes, self.to_device(coefs), self.to_device(intercepts)
+
 
 class ArrayAPIObjective:
     """The data term ``theta -> (sum_i w_i NLL_i, gradient)`` on array-API arrays.

@@ -13,39 +13,25 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._array_api import (
-    ArrayAPIFitData,
-    check_same_namespace,
     host_inputs,
     is_array_api_input,
-    model_namespace,
-    predicted_labels,
     prepare_array_api,
     to_numpy,
 )
 from ._callbacks import CallbackSupportMixin, IterationCallbacks, reconstruction
 from ._dask import is_dask_collection, prepare_dask
 from ._inference import inference
-from ._loss import log_softmax, softmax
 from ._network import (
     ACTIVATIONS,
     ParamLayout,
     glorot_uniform,
+    hidden_layer_units,
     logistic_regression_layout,
 )
 from ._objective import L2Penalty, PenalisedObjective
-from ._predict import map_logits
+from ._predict import predictions, read_only
 from ._prepare import prepare_in_memory, reference_index, restored_on_error, shorten
 from ._solver import check_result, minimize_objective
-
-
-def _read_only(array):
-    """A read-only view of ``array``: a write raises instead of being lost (arrays
-    of other namespaces, which have no such flag, are returned as they are)."""
-    if not isinstance(array, np.ndarray):
-        return array
-    view = array.view()
-    view.flags.writeable = False
-    return view
 
 
 class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -335,7 +321,6 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _set_fitted(self, layout, data, result, n_iter, converged, loss_curve):
         """Set the fitted attributes from the solver's result."""
-        self.classes_ = data.classes
         self.n_features_in_ = data.n_features
         if data.feature_names is None:
             self.__dict__.pop("feature_names_in_", None)
@@ -344,31 +329,21 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         # Plain values (not the ParamLayout object), so that skops can load models.
         self._layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
         self.n_iter_, self.converged_ = n_iter, converged
-        self.coefs_, self.intercepts_ = self._centred(layout, result.x, data.dtype)
-        if isinstance(data, ArrayAPIFitData):  # on X's device, classes_ as y's
-            self.classes_ = data.fitted_classes
-            self.coefs_ = data.to_device(self.coefs_)
-            self.intercepts_ = data.to_device(self.intercepts_)
+        # The symmetric output layer centred (predictions unchanged), docs/math.md.
+        self.classes_, self.coefs_, self.intercepts_ = data.fitted(
+            *layout.unpack_centred(result.x, data.dtype, weights=self.alpha == 0))
         self.loss_, self.loss_curve_ = float(result.fun), loss_curve
 
     def _check_architecture(self):
         """Return ``hidden_layer_sizes`` as a tuple of ints >= 1, or raise ValueError."""
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must contain only integers >= 1, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
+        sizes = hidden_layer_units(self.hidden_layer_sizes)
         if sizes and self.solver == "trust-ncg":
             raise ValueError(
                 "solver='trust-ncg' needs the exact Hessian, implemented for "
                 f"hidden_layer_sizes=() only; got {self.hidden_layer_sizes!r}. Use "
                 "solver='lbfgs'."
             )
-        return tuple(int(s) for s in sizes)
+        return sizes
 
     def _initial_theta(self, layout, classes):
         """Return the previous solution (warm start), zeros or Glorot-uniform weights.
@@ -389,16 +364,6 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return np.zeros(layout.n_params)
         return glorot_uniform(layout, self.activation, check_random_state(self.random_state))
 
-    def _centred(self, layout, theta, dtype):
-        """``(coefs, intercepts)`` at ``theta``, the symmetric output layer centred
-        across classes (predictions unchanged)."""
-        coefs, intercepts = layout.unpack(theta, dtype)
-        if layout.reference is None:
-            intercepts[-1] = intercepts[-1] - intercepts[-1].mean()
-            if self.alpha == 0:
-                coefs[-1] = coefs[-1] - coefs[-1].mean(axis=1, keepdims=True)
-        return coefs, intercepts
-
     def inference(self, X, y, sample_weight=None, cov_type="nonrobust"):
         """Standard errors, z tests, intervals and fit statistics at the fitted model.
 
@@ -416,7 +381,10 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         symmetric parameterisation (``reference_class=None``) is not identifiable
         with ``alpha=0``; with ``alpha > 0`` its intercepts are identified only
         up to a constant, and their covariance is that of the centred intercepts
-        (pseudo-inverse).
+        (pseudo-inverse). A design that does not identify the parameters (e.g. a
+        constant column with the intercept) is refused; classes that separated data
+        leave without a maximum-likelihood estimate get NaN statistics and a
+        :class:`~sk_softmax.SeparationWarning`.
 
         Parameters
         ----------
@@ -434,9 +402,6 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             ``aic``, ``bic``, ``pseudo_r2``, ``n_obs``, ``summary()`` and
             ``to_frame()``.
         """
-        if hasattr(self, "coefs_") and model_namespace(self) is not None:
-            raise ValueError("inference() needs a model fitted on numpy arrays; this one "
-                             "was fitted on array-API arrays (array_api_dispatch=True).")
         return inference(self, X, y, sample_weight, cov_type)
 
     @property
@@ -450,7 +415,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         Read-only: writing into it raises (set ``coefs_`` instead).
         """
-        return _read_only(logistic_regression_layout(*self._linear_output())[0])
+        return read_only(logistic_regression_layout(*self._linear_output())[0])
 
     @property
     def intercept_(self):
@@ -458,7 +423,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         Read-only: writing into it raises (set ``intercepts_`` instead).
         """
-        return _read_only(logistic_regression_layout(*self._linear_output())[1])
+        return read_only(logistic_regression_layout(*self._linear_output())[1])
 
     def _linear_output(self):
         check_is_fitted(self)
@@ -482,10 +447,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             For two classes the logit of ``classes_[1]`` minus that of
             ``classes_[0]``; otherwise all ``n_classes`` logits.
         """
-        self._check_namespace(X, "decision_function")
-        if self._n_classes() == 2:
-            return map_logits(self, X, lambda Z, xp=None: Z[:, 1] - Z[:, 0], None)
-        return map_logits(self, X, lambda Z, xp=None: Z, self._n_classes())
+        return predictions(self, X, "decision_function")
 
     def predict(self, X):
         """Return the most probable class of each sample.
@@ -498,8 +460,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray or dask array of shape (n_samples,)
         """
-        self._check_namespace(X, "predict")
-        return map_logits(self, X, self._labels, None)
+        return predictions(self, X, "predict")
 
     def predict_proba(self, X):
         """Return the class probabilities ``P = softmax(Z_L)``.
@@ -513,8 +474,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray or dask array of shape (n_samples, n_classes)
             Columns ordered as ``classes_``; rows sum to one.
         """
-        self._check_namespace(X, "predict_proba")
-        return map_logits(self, X, softmax, self._n_classes())
+        return predictions(self, X, "predict_proba")
 
     def predict_log_proba(self, X):
         """Return ``log P``, computed from the logits by a stable log-softmax.
@@ -527,26 +487,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray or dask array of shape (n_samples, n_classes)
         """
-        self._check_namespace(X, "predict_log_proba")
-        return map_logits(self, X, log_softmax, self._n_classes())
-
-    def _n_classes(self):
-        """``len(classes_)`` (0 before fit), whatever namespace holds it."""
-        classes = getattr(self, "classes_", ())
-        return classes.shape[0] if hasattr(classes, "shape") else len(classes)
-
-    def _labels(self, logits, xp=None):
-        """The classes of the largest logits (in the logits' namespace on a device)."""
-        if xp is None:
-            return self.classes_[np.argmax(logits, axis=1)]
-        return predicted_labels(self.classes_, logits, xp)
-
-    def _check_namespace(self, X, method):
-        """A model fitted on array-API arrays predicts on arrays of the same namespace
-        and device (and a numpy one on numpy-like X), as LogisticRegression; an
-        unfitted model is refused by ``map_logits``."""
-        if hasattr(self, "coefs_"):
-            check_same_namespace(X, self, method)
+        return predictions(self, X, "predict_log_proba")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

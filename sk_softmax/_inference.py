@@ -9,6 +9,7 @@ from scipy import stats
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _statistics
+from ._array_api import model_namespace
 from ._hessian import SoftmaxHessian
 from ._identification import SeparationWarning, check_design_rank, separated_classes
 from ._loss import log_softmax
@@ -272,6 +273,9 @@ def inference(model, X, y, sample_weight=None, cov_type="nonrobust"):
     """:meth:`SoftmaxNNClassifier.inference`: validate the data, then
     :func:`inference_result`."""
     check_is_fitted(model)
+    if model_namespace(model) is not None:
+        raise ValueError("inference() needs a model fitted on numpy arrays; this one "
+                         "was fitted on array-API arrays (array_api_dispatch=True).")
     check_inference_possible(model, cov_type)
     X, y = validate_data(model, X, y, accept_sparse=["csr", "csc"],
                          dtype=[np.float64, np.float32], reset=False)

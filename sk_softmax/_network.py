@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from numbers import Integral
+
 import numpy as np
 from scipy.special import expit
 
@@ -152,6 +154,20 @@ class ParamLayout:
             intercepts.append(intercept)
         return coefs, intercepts
 
+    def unpack_centred(self, theta, dtype, weights):
+        """:meth:`unpack`, the symmetric output layer centred across classes.
+
+        Without a reference class the output intercepts are shifted to sum to zero
+        (and, if ``weights``, each row of the output weights): the logits change by
+        the same amount in every class, so the probabilities do not.
+        """
+        coefs, intercepts = self.unpack(theta, dtype)
+        if self.reference is None:
+            intercepts[-1] = intercepts[-1] - intercepts[-1].mean()
+            if weights:
+                coefs[-1] = coefs[-1] - coefs[-1].mean(axis=1, keepdims=True)
+        return coefs, intercepts
+
     def pack(self, coefs, intercepts):
         """Return the float64 ``theta`` of full-shape ``coefs`` and ``intercepts``.
 
@@ -208,6 +224,18 @@ def forward(X, coefs, intercepts, activation, xp=None):
         activations.append(Z)
     return activations
 
+
+
+def hidden_layer_units(hidden_layer_sizes):
+    """Return ``hidden_layer_sizes`` (an int or a sequence) as a tuple of ints >= 1,
+    or raise ValueError."""
+    sizes = hidden_layer_sizes
+    sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+               for s in sizes):
+        raise ValueError("hidden_layer_sizes must contain only integers >= 1, got "
+                         f"{hidden_layer_sizes!r}.")
+    return tuple(int(s) for s in sizes)
 
 
 def glorot_uniform(layout, activation, random_state):

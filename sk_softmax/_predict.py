@@ -7,8 +7,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_api import map_logits_xp, model_namespace
+from ._array_api import (
+    check_same_namespace,
+    map_logits_xp,
+    model_namespace,
+    predicted_labels,
+)
 from ._dask import is_dask_collection, map_blocks
+from ._loss import log_softmax, softmax
 from ._network import forward
 from ._objective import row_values
 
@@ -16,6 +22,49 @@ from ._objective import row_values
 #: rows of 100 features, so that a block's logits stay in cache (measured faster
 #: than both larger blocks and a single product on 300k x 100).
 PREDICT_BLOCK_VALUES = 2**16
+
+
+def read_only(array):
+    """A read-only view of a fitted array: a write raises instead of being lost
+    (arrays of other namespaces, which have no such flag, are returned as they are)."""
+    if not isinstance(array, np.ndarray):
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def n_classes(model):
+    """``len(classes_)`` (0 before fit), whatever namespace holds it."""
+    classes = getattr(model, "classes_", ())
+    return classes.shape[0] if hasattr(classes, "shape") else len(classes)
+
+
+def predictions(model, X, method):
+    """The output of the prediction ``method`` of ``model`` on X.
+
+    A model fitted on array-API arrays predicts on arrays of the same namespace and
+    device (and a numpy one on numpy-like X), as LogisticRegression; an unfitted
+    model is refused by :func:`map_logits`.
+    """
+    if hasattr(model, "coefs_"):
+        check_same_namespace(X, model, method)
+    n = n_classes(model)
+
+    def labels(logits, xp=None):
+        if xp is None:
+            return model.classes_[np.argmax(logits, axis=1)]
+        return predicted_labels(model.classes_, logits, xp)
+
+    if method == "decision_function" and n == 2:
+        return map_logits(model, X, lambda Z, xp=None: Z[:, 1] - Z[:, 0], None)
+    transform, columns = {
+        "decision_function": (lambda Z, xp=None: Z, n),
+        "predict": (labels, None),
+        "predict_proba": (softmax, n),
+        "predict_log_proba": (log_softmax, n),
+    }[method]
+    return map_logits(model, X, transform, columns)
 
 
 def map_logits(model, X, transform, n_columns):

@@ -85,6 +85,11 @@ class FitData:
     make_hessp: Any = None
     callback_data: dict = field(default_factory=lambda: dict(X=None, y=None, metadata=None))
 
+    def fitted(self, coefs, intercepts):
+        """``classes_``, ``coefs_`` and ``intercepts_`` as the model keeps them (here,
+        as they are; a back-end may move them where its data is)."""
+        return self.classes, coefs, intercepts
+
 
 def _is_complex(values):
     """Whether an array (or a list) holds complex numbers; False if it cannot tell."""
