@@ -269,8 +269,29 @@ def product_floor_sparse(X, n_classes):
     return median_time(lambda: X @ W) + median_time(lambda: X.T @ delta)
 
 
+def cpu_model():
+    """The CPU's model name (Linux: /proc/cpuinfo), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def l2_cache():
+    """The L2 cache of one core, as the OS reports it (Linux sysfs), or "?"."""
+    try:
+        return Path("/sys/devices/system/cpu/cpu0/cache/index2/size").read_text().strip()
+    except OSError:
+        return "?"
+
+
 def environment():
-    lines = [f"python {platform.python_version()}, {platform.machine()}, "
+    lines = [f"CPU: {cpu_model()}, L2 {l2_cache()} per core",
+             f"python {platform.python_version()}, {platform.machine()}, "
              f"{os.cpu_count()} cores"]
     import sklearn
     lines.append(f"numpy {np.__version__}, scipy {scipy.__version__}, "
@@ -333,10 +354,27 @@ def main(argv=None):
     write_results(args, env, rows)
 
 
+def replace_section(text, heading, section):
+    """``text`` (Markdown) with the ``## heading`` section replaced by ``section``
+    (a list of lines), or ``section`` inserted after the title if there is none."""
+    lines = text.rstrip("\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("## ")]
+    if heading in lines:
+        start = lines.index(heading)
+        stop = next((i for i in starts if i > start), len(lines))
+    else:
+        start = stop = starts[0] if starts else len(lines)
+        section = section + [""]
+    return "\n".join(lines[:start] + section + lines[stop:]) + "\n"
+
+
 def write_results(args, env, rows):
-    lines = ["# Benchmark results", "",
+    """Write this run's table into its CPU's section of RESULTS.md (one section per
+    CPU and size, dated); the other sections stay as they are."""
+    heading = f"## Main workloads{' (quick)' if args.quick else ''}: {cpu_model()}"
+    lines = [heading, "",
              f"`python benchmarks/run.py{' --quick' if args.quick else ''}`, "
-             f"{time.strftime('%Y-%m-%d')}. Medians of 3 alternating fits per side. "
+             f"{time.strftime('%Y-%m-%d %H:%M')}. Medians of 3 alternating fits per side. "
              "Ratios are ours / peer in the same run (below 1: ours is faster).", "",
              "Environment:", ""] + [f"- {line}" for line in env] + [""]
     lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
@@ -351,8 +389,10 @@ def write_results(args, env, rows):
               "of the two final objectives; `mem MiB` = peak RSS above the loaded data "
               "during one fit in a fresh process (after a warm-up fit on 500 rows); "
               "`mem/X` = that over the size of X."]
-    Path(args.output).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.output}")
+    path = Path(args.output)
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    path.write_text(replace_section(text, heading, lines))
+    print(f"wrote {heading!r} in {args.output}")
 
 
 if __name__ == "__main__":
