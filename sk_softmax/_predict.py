@@ -3,6 +3,8 @@ lazily on the chunks of a dask array."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -16,7 +18,7 @@ from ._array_api import (
 from ._dask import is_dask_collection, map_blocks
 from ._loss import log_softmax, softmax
 from ._network import forward
-from ._objective import row_values
+from ._objective import MIN_VALUES_PER_THREAD, SINGLE_THREADED_BLAS, blas_threads, row_values
 
 #: Values (of X and the activations) per row block at prediction time: about 600
 #: rows of 100 features, so that a block's logits stay in cache (measured faster
@@ -101,11 +103,28 @@ def map_logits(model, X, transform, n_columns):
                       dtype=[np.float64, np.float32], reset=False)
     n_samples = X.shape[0]
     values = row_values(X, sum(coef.shape[1] for coef in model.coefs_))
-    step = n_samples if sp.issparse(X) else max(1, int(PREDICT_BLOCK_VALUES // values))
+    if sp.issparse(X):
+        return _in_blocks(model, X, transform, n_samples)
+    step = max(1, int(PREDICT_BLOCK_VALUES // values))
+    n_threads = min(blas_threads(), max(1, int(n_samples * values // MIN_VALUES_PER_THREAD)))
+    if n_threads == 1:
+        return _in_blocks(model, X, transform, step)
+    # The threads the BLAS may use share the rows (each its cache-sized blocks), with
+    # the BLAS on one thread meanwhile: numpy releases the GIL in the products.
+    bounds = np.linspace(0, n_samples, n_threads + 1).astype(int)
+    with SINGLE_THREADED_BLAS, ThreadPoolExecutor(n_threads) as executor:
+        parts = list(executor.map(
+            lambda rows: _in_blocks(model, X[rows[0] : rows[1]], transform, step),
+            zip(bounds[:-1], bounds[1:])))
+    return np.concatenate(parts)
+
+
+def _in_blocks(model, X, transform, step):
+    """``transform`` of the logits of X, ``step`` rows at a time, concatenated."""
     parts = []
     with np.errstate(over="ignore", under="ignore"):
-        for start in range(0, n_samples, step):
-            X_block = X if step >= n_samples else X[start : start + step]
+        for start in range(0, X.shape[0], step):
+            X_block = X if step >= X.shape[0] else X[start : start + step]
             logits = forward(X_block, model.coefs_, model.intercepts_, model.activation)
             parts.append(transform(logits[-1]))
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
