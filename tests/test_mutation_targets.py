@@ -282,3 +282,31 @@ def test_require_skops_says_how_to_install(monkeypatch):
     with pytest.raises(ImportError, match=r"^model files are written with skops: pip "
                                           r"install 'sk_softmax\[cli\]'$"):
         require_skops()
+
+
+def test_blas_controller_and_threads(monkeypatch):
+    """blas_controller scans the BLAS libraries once (BLAS only, not OpenMP);
+    blas_threads is their largest thread count (1 under a limit of 1, 1 for a library
+    that reports 0, 1 without any library)."""
+    from types import SimpleNamespace
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import sk_softmax._objective as objective_module
+
+    if not hasattr(objective_module, "blas_threads"):
+        pytest.skip("no blas_threads in this version")
+    controller = objective_module.blas_controller()
+    assert objective_module.blas_controller() is controller
+    assert controller.lib_controllers
+    assert {lib.user_api for lib in controller.lib_controllers} == {"blas"}
+    with threadpool_limits(limits=2, user_api="blas"):
+        expected = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        assert objective_module.blas_threads() == expected
+        with threadpool_limits(limits=1, user_api="blas"):
+            assert objective_module.blas_threads() == 1
+    for libs, threads in [([], 1), ([0], 1), ([0, 3], 3)]:
+        fake = SimpleNamespace(lib_controllers=[
+            SimpleNamespace(get_num_threads=lambda n=n: n) for n in libs])
+        monkeypatch.setattr(objective_module, "_BLAS_CONTROLLER", fake)
+        assert objective_module.blas_threads() == threads
