@@ -317,3 +317,42 @@ def test_blas_controller_and_threads(monkeypatch):
             SimpleNamespace(get_num_threads=lambda n=n: n) for n in libs])
         monkeypatch.setattr(objective_module, "_BLAS_CONTROLLER", fake)
         assert objective_module.blas_threads() == threads
+
+
+def _raise(exc):
+    def raising(*args, **kwargs):
+        raise exc
+    return raising
+
+
+def test_model_file_failures_are_refusals(small_model, tmp_path, monkeypatch):
+    """What skops or the model checks raise becomes "<path>: <problem>" on one line
+    (the check's text cut at 200 characters); a model that would not load is not
+    saved."""
+    skops_io = pytest.importorskip("skops.io")
+    from sk_softmax import _persist
+    from sk_softmax._refusal import _Refused
+
+    path = tmp_path / "m.skops"
+    _persist.save_model(small_model, path)
+    for exc, problem in [
+        (RecursionError("deep"), "skops could not build the model"),
+        (KeyError("x  y"), "skops could not build the model (KeyError: 'x y')"),
+    ]:
+        monkeypatch.setattr(skops_io, "load", _raise(exc))
+        with pytest.raises(ValueError) as excinfo:
+            _persist.load_model(path)
+        assert str(excinfo.value) == f"{path}: {problem}"
+    monkeypatch.undo()
+    long = "bad\n   value " + "z" * 300
+    monkeypatch.setattr(_persist, "_check_model", _raise(TypeError(long)))
+    with pytest.raises(ValueError) as excinfo:
+        _persist.load_model(path)
+    assert str(excinfo.value) == (
+        f"{path}: invalid model (TypeError: {' '.join(long.split())[:200]})")
+    monkeypatch.setattr(_persist, "_load", _raise(_Refused("would  not\nload")))
+    target = tmp_path / "n.skops"
+    with pytest.raises(ValueError) as excinfo:
+        _persist.save_model(small_model, target)
+    assert str(excinfo.value) == f"{target}: not saved, the model would not load: would not load"
+    assert not target.exists()

@@ -277,6 +277,13 @@ EXPLAINED = {
     ("_inference", "free_cov",
      "def free_cov(hessian, score_outer, sw_sum, cov_type, pseudo_inverse=True):"):
         "equivalent: the only caller, inference_result, passes pseudo_inverse",
+    ("_persist", "_checked_copy", 'with zipfile.ZipFile(clean, "w", ) as copy:'):
+        "equivalent: ZIP_STORED is zipfile's default compression",
+    ("_persist", "_checked_copy", "clean.seek(1)"):
+        "equivalent: zipfile finds an archive from its end (the central directory), "
+        "whatever the stream's position",
+    ("_persist", "save_model", 'with zipfile.ZipFile(tmp, "a", ) as archive:'):
+        "harmless: the metadata member stored uncompressed (a larger file, read the same)",
     ("_objective", "_release_blas_control", "*"):
         "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
         "thread is restored from another without clearing the controlling thread "
