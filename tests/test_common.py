@@ -34,6 +34,7 @@ ESTIMATORS = [
     ),
 ]
 
+
 def _underflow_case(estimator, check):
     """check_classifiers_train on the (8,) relu network with the default alpha: the
     blobs of the check are separated so far that some probabilities underflow to 0."""
