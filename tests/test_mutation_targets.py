@@ -356,3 +356,23 @@ def test_model_file_failures_are_refusals(small_model, tmp_path, monkeypatch):
         _persist.save_model(small_model, target)
     assert str(excinfo.value) == f"{target}: not saved, the model would not load: would not load"
     assert not target.exists()
+
+
+def test_unpack_centred_centres_the_output_layer_only():
+    """unpack_centred shifts only the output layer (two hidden layers here, so that
+    the output is not the second layer): intercepts to sum zero, and with ``weights``
+    each row of its weights; the hidden layers are unpack's."""
+    layout = ParamLayout([3, 4, 5, 3], None, True)
+    if not hasattr(layout, "unpack_centred"):
+        pytest.skip("no unpack_centred in this version")
+    theta = np.random.default_rng(6).standard_normal(layout.n_params)
+    plain_coefs, plain_intercepts = layout.unpack(theta, np.float64)
+    coefs, intercepts = layout.unpack_centred(theta, np.float64, True)
+    for a, b in zip(coefs[:-1] + intercepts[:-1], plain_coefs[:-1] + plain_intercepts[:-1]):
+        assert_allclose(a, b, rtol=0)
+    assert_allclose(coefs[-1], plain_coefs[-1] - plain_coefs[-1].mean(axis=1, keepdims=True),
+                    rtol=1e-15)
+    assert_allclose(intercepts[-1], plain_intercepts[-1] - plain_intercepts[-1].mean(),
+                    rtol=1e-15)
+    coefs, _ = layout.unpack_centred(theta, np.float64, False)
+    assert_allclose(coefs[-1], plain_coefs[-1], rtol=0)
