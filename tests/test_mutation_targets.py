@@ -376,3 +376,76 @@ def test_unpack_centred_centres_the_output_layer_only():
                     rtol=1e-15)
     coefs, _ = layout.unpack_centred(theta, np.float64, False)
     assert_allclose(coefs[-1], plain_coefs[-1], rtol=0)
+
+
+def test_inference_messages_and_weights(iris, monkeypatch):
+    """inference's refusals and its penalised-covariance warning, word for word (the
+    warning pointing at the caller); class weights (dict, or balanced over weighted
+    counts) count as in the fit; CSC X as dense; the model's feature count is kept."""
+    import warnings
+
+    import scipy.sparse as sp
+
+    from sk_softmax import SoftmaxNNClassifier
+
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        network = SoftmaxNNClassifier(hidden_layer_sizes=(3,), random_state=0,
+                                      max_iter=50).fit(X, y)
+        symmetric = SoftmaxNNClassifier(alpha=0.0, max_iter=50).fit(X, y)
+    with pytest.raises(ValueError) as excinfo:
+        network.inference(X, y)
+    assert str(excinfo.value) == (
+        "inference is implemented for softmax regression only (hidden_layer_sizes=()); "
+        "this model has hidden layers (3,).")
+    with pytest.raises(ValueError) as excinfo:
+        symmetric.inference(X, y)
+    assert str(excinfo.value) == (
+        "The symmetric softmax (reference_class=None) is not identifiable with alpha=0: "
+        "its parameters have no standard errors. Set reference_class to one of the labels "
+        "(e.g. classes_[0]) and refit.")
+    penalised = SoftmaxNNClassifier(alpha=1.0, tol=1e-10).fit(X, y)
+    with pytest.warns(UserWarning) as record:
+        result = penalised.inference(X, y)
+    assert len(record) == 1 and (UNDER_MUTMUT or record[0].filename == __file__)
+    assert str(record[0].message) == (
+        "alpha=1.0 > 0: the covariance is that of the penalised estimate (inverse "
+        "penalised Hessian), not of the maximum-likelihood estimate. Fit with alpha=0 "
+        "for classical standard errors.")
+    with pytest.warns(UserWarning):
+        assert_allclose(penalised.inference(sp.csc_matrix(X), y).std_err_coef,
+                        result.std_err_coef, rtol=1e-10)
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        penalised.inference(X[:, :3], y)
+    sw = np.random.default_rng(0).uniform(0.5, 2, len(y))
+    for class_weight, per_class in [({0: 2.0, 1: 1.0, 2: 0.5}, np.array([2.0, 1.0, 0.5])),
+                                    ("balanced", sw.sum() / (3 * np.bincount(y, sw)))]:
+        model = SoftmaxNNClassifier(alpha=1.0, class_weight=class_weight, tol=1e-10)
+        model.fit(X, y, sample_weight=sw)
+        with pytest.warns(UserWarning):
+            weighted = model.inference(X, y, sample_weight=sw)
+            model.set_params(class_weight=None)
+            plain = model.inference(X, y, sample_weight=sw * per_class[y])
+        assert_allclose(weighted.std_err_coef, plain.std_err_coef, rtol=1e-12)
+        assert weighted.llf == pytest.approx(plain.llf, rel=1e-12)
+
+
+def test_inference_names_the_redundant_columns(iris):
+    """A constant column with the intercept: refused, naming the DataFrame's columns."""
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    from sk_softmax import SoftmaxNNClassifier
+
+    X, y = iris
+    df = pd.DataFrame(X[:, :2], columns=["a", "b"]).assign(c=1.0)
+    model = SoftmaxNNClassifier(alpha=0.0, reference_class=0, max_iter=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(df, y)
+    with pytest.raises(ValueError) as excinfo:
+        model.inference(df, y)
+    assert str(excinfo.value).startswith(
+        "The model is not identified: the design (with the intercept) has rank 3 of 4 "
+        "columns; ['c', 'intercept'] are linear combinations of each other")

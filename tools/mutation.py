@@ -290,6 +290,9 @@ EXPLAINED = {
         "harmless: the metadata member stored uncompressed (a larger file, read the same)",
     ("_inference", "_separation", "SeparationWarning, )"): _STACK,
     ("_inference", "_separation", "SeparationWarning, stacklevel=5)"): _STACK,
+    ("_inference", "inference", "separated = None"):
+        "equivalent: with alpha > 0 (the only case left unset) inference_result takes "
+        "None as no separation",
     ("_objective", "_release_blas_control", "*"):
         "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
         "thread is restored from another without clearing the controlling thread "
