@@ -303,6 +303,7 @@ def test_blas_controller_and_threads(monkeypatch):
 
     if not hasattr(objective_module, "blas_threads"):
         pytest.skip("no blas_threads in this version")
+    monkeypatch.setattr(objective_module, "_BLAS_CONTROLLER", None)  # scan afresh
     controller = objective_module.blas_controller()
     assert objective_module.blas_controller() is controller
     assert controller.lib_controllers
@@ -449,3 +450,20 @@ def test_inference_names_the_redundant_columns(iris):
     assert str(excinfo.value).startswith(
         "The model is not identified: the design (with the intercept) has rank 3 of 4 "
         "columns; ['c', 'intercept'] are linear combinations of each other")
+
+
+def test_hidden_layer_units():
+    """hidden_layer_sizes: an int or a sequence of ints >= 1 (1 included), as a tuple;
+    anything else refused with that message."""
+    from sk_softmax import _network
+
+    if not hasattr(_network, "hidden_layer_units"):
+        pytest.skip("no hidden_layer_units in this version")
+    assert _network.hidden_layer_units(5) == (5,)
+    assert _network.hidden_layer_units([1, 2]) == (1, 2)
+    assert _network.hidden_layer_units(()) == ()
+    for bad in [(3, 0), (True,), (2.5,)]:
+        with pytest.raises(ValueError) as excinfo:
+            _network.hidden_layer_units(bad)
+        assert str(excinfo.value).startswith(
+            "hidden_layer_sizes must contain only integers >= 1, got ")

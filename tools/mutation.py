@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = "tests/test_mutation_targets.py"
 MODULES = {
     "_loss": ["tests/test_loss.py", "tests/test_objective.py", "tests/test_network.py",
-              TARGETS],
+              "tests/test_array_api.py", TARGETS],
     "_network": ["tests/test_network.py", "tests/test_objective.py", "tests/test_loss.py",
                  "tests/test_classifier.py", "tests/test_array_api.py",
                  "tests/test_validation.py", TARGETS],
