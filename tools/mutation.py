@@ -104,6 +104,12 @@ _FIXED = ("equivalent: the entries no parameter moves have a variance of exactly
 _STACK = ("killed outside mutmut (test_mutation_targets.py::test_separation_warnings_"
           "point_at_the_caller checks the warning's file): mutmut calls the mutated function "
           "through a trampoline, one more frame, so the test skips that check under it")
+_STACK_ALPHA = ("killed outside mutmut (test_mutation_targets.py::test_inference_messages_"
+                "and_weights checks the warning's file); under mutmut's trampoline frame the "
+                "test skips that check")
+_X_CAST = ("equivalent: the Hessian casts X to float64 and the logits of a numeric X are "
+           "float64 whatever X's dtype")
+_CSR = "equivalent: a CSC X converted to CSR gives the same statistics"
 _F64 = "equivalent: astype(None) is float64, the dtype asked for"
 _NO_HIDDEN = ("equivalent: the activation applies to hidden layers only, and the "
               "Hessian's network has none")
@@ -293,6 +299,19 @@ EXPLAINED = {
     ("_inference", "inference", "separated = None"):
         "equivalent: with alpha > 0 (the only case left unset) inference_result takes "
         "None as no separation",
+    ("_inference", "inference", "None, stacklevel=3,"):
+        "equivalent: warnings.warn's category None is UserWarning",
+    ("_inference", "inference", "stacklevel=3,"): _STACK_ALPHA,
+    ("_inference", "inference", "UserWarning, )"): _STACK_ALPHA,
+    ("_inference", "inference", "UserWarning, stacklevel=4,"): _STACK_ALPHA,
+    ("_inference", "inference", "dtype=None, reset=False)"): _X_CAST,
+    ("_inference", "inference", "reset=False)"): _X_CAST,
+    ("_inference", "inference", "dtype=[np.float64, np.float32], reset=None)"):
+        "equivalent: None is false, as reset=False",
+    ("_inference", "inference",
+     'X, y = validate_data(model, X, y, accept_sparse=["csr", "XXcscXX"],'): _CSR,
+    ("_inference", "inference",
+     'X, y = validate_data(model, X, y, accept_sparse=["csr", "CSC"],'): _CSR,
     ("_objective", "_release_blas_control", "*"):
         "harmless here: with this OpenBLAS and threadpoolctl 3.8 a limit set in one "
         "thread is restored from another without clearing the controlling thread "
