@@ -467,3 +467,22 @@ def test_hidden_layer_units():
             _network.hidden_layer_units(bad)
         assert str(excinfo.value).startswith(
             "hidden_layer_sizes must contain only integers >= 1, got ")
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_array_api_softmax_is_row_stable(scale):
+    """The array-API log_softmax / softmax subtract each row's own maximum: logits of
+    +-1e4 (exp overflows) and rows of very different sizes give numpy's results."""
+    xps = pytest.importorskip("array_api_strict")
+    from scipy.special import log_softmax as scipy_log_softmax
+
+    from sk_softmax import _loss
+
+    raw = np.array([[1.0, -1.0, 0.5], [-3.0, -3.5, -2.0], [0.0, 2.0, 1.0]]) * scale
+    raw[1] -= 50 * scale  # another row's maximum would underflow this one
+    expected = scipy_log_softmax(raw, axis=1)
+    with np.errstate(over="raise", invalid="raise"):
+        log_p = np.asarray(_loss.log_softmax(xps.asarray(raw), xp=xps))
+        p = np.asarray(_loss.softmax(xps.asarray(raw), xp=xps))
+    assert_allclose(log_p, expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(p, np.exp(expected), rtol=1e-12, atol=1e-300)
