@@ -4,6 +4,8 @@ map_blocks."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import time
+
 import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import column_or_1d
@@ -106,6 +108,10 @@ def _chunk_objective(X, y, sample_weight, layout_params, activation, classes,
     return Objective(X, y_true, weight, ParamLayout(*layout_params), activation)
 
 
+#: Tries of an evaluation whose connection to a worker fails, and the pause between.
+RETRIES, RETRY_PAUSE_S = 4, 0.5
+
+
 def _evaluate(objective, theta):
     return objective(theta)
 
@@ -144,6 +150,18 @@ class DaskObjective:
         self.client.cancel(self.objectives)
 
     def __call__(self, theta):
+        # A worker that has just died, before the scheduler noticed, can be picked for
+        # the scatter: the connection fails (OSError, e.g. CommClosedError). The
+        # scheduler then reassigns its chunks; the evaluation is tried again.
+        for attempt in range(RETRIES):
+            try:
+                return self._evaluate_once(theta)
+            except OSError:
+                if attempt == RETRIES - 1:
+                    raise
+                time.sleep(RETRY_PAUSE_S * (attempt + 1))
+
+    def _evaluate_once(self, theta):
         # One scatter per evaluation; each worker fetches theta once for all its
         # chunks. (A broadcast would keep replicating to a worker that died.)
         theta_future = self.client.scatter(theta, hash=False)

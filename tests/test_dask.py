@@ -252,3 +252,23 @@ def test_chunk_functions_in_process(problem):
     whole = Objective(X, y, sw / sw.sum(), layout, "identity")(theta)
     assert sum(s[0] for s in shares) == pytest.approx(whole[0], rel=1e-12)
     assert_allclose(shares[0][1] + shares[1][1], whole[1], rtol=1e-10, atol=1e-14)
+
+
+def test_evaluation_retried_after_a_failed_connection(client, problem, monkeypatch):
+    """A scatter to a worker that has just died (a failed connection) is tried again:
+    the fit completes with the in-memory result."""
+    X, y, _ = problem
+    real_scatter, failures = client.scatter, []
+
+    def flaky_scatter(*args, **kwargs):
+        if len(failures) < 2:
+            failures.append(1)
+            raise OSError("Stream is closed (as a just-killed worker's would be)")
+        return real_scatter(*args, **kwargs)
+
+    monkeypatch.setattr(client, "scatter", flaky_scatter)
+    monkeypatch.setattr("sk_softmax._dask.RETRY_PAUSE_S", 0.01)
+    model = SoftmaxNNClassifier().fit(chunked(X, 100), chunked(y, 100))
+    expected = SoftmaxNNClassifier().fit(X, y)
+    assert len(failures) == 2 and model.n_iter_ == expected.n_iter_
+    assert_allclose(model.coef_, expected.coef_, rtol=1e-8, atol=1e-12)
