@@ -16,7 +16,7 @@ class SoftmaxHessian:
     With ``w_i = s_i / S``, ``P`` the probabilities at ``theta`` and ``x~ = [x, 1]``
     (the ``1`` only with intercepts), docs/math.md's "Second order" gives::
 
-        H = sum_i w_i (diag(p_i) - p_i p_i^T) kron (x~_i x~_i^T)
+        H = sum_i w_i (x~_i x~_i^T) kron (diag(p_i) - p_i p_i^T)    (theta order)
 
         H v:  U = X @ V + v_b,   R = w * P * (U - rowsum(P * U)),
               (H v)_W = X.T @ R,   (H v)_b = sum_i R[i]
@@ -84,7 +84,8 @@ class SoftmaxHessian:
     def score_outer(self):
         """Return ``sum_i w_i g_i g_i^T`` with ``g_i`` the score of sample ``i``.
 
-        ``g_i = (p_i - y_i) kron x~_i`` on the free classes: the gradient of ``NLL_i``.
+        ``g_i = x~_i kron (p_i - y_i)`` on the free classes (theta order): the
+        gradient of ``NLL_i``.
         """
         residual = self.proba.copy()
         residual[np.arange(len(self.y_true)), self.y_true] -= 1
