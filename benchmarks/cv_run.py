@@ -16,12 +16,12 @@ import argparse
 import datetime
 import os
 import platform
-import subprocess
 import time
 import warnings
 
 import numpy as np
 import sklearn
+from run import cpu_model  # noqa: E402  (this folder's run.py)
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegressionCV
@@ -31,17 +31,6 @@ from threadpoolctl import threadpool_limits
 
 from sk_softmax import SoftmaxNNClassifier, SoftmaxNNClassifierCV
 from sk_softmax._cv import alpha_max
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run_all(X, y, alphas, cv, tol):

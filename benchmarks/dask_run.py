@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import traced_minimize  # noqa: E402
+from run import traced_minimize, write_marked_section  # noqa: E402
 
 START, END = "<!-- dask section -->", "<!-- end of dask section -->"
 
@@ -97,11 +97,7 @@ def main(argv=None):
         f"Scheduling overhead per evaluation (4,000 x 100 in 4 chunks, dask minus in-memory): "
         f"{1e3 * overhead:.1f} ms.", END])
     print(text)
-    path = Path(args.output)
-    old = path.read_text() if path.exists() else ""
-    if START in old:
-        old = old[: old.index(START)] + old[old.index(END) + len(END):].lstrip("\n")
-    path.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
+    write_marked_section(args.output, START, END, text)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from run import objective_J, traced_minimize  # noqa: E402
+from run import objective_J, traced_minimize, write_marked_section  # noqa: E402
 
 START, END = "<!-- gpu section -->", "<!-- end of gpu section -->"
 ALPHA = 1e-2
@@ -173,11 +173,7 @@ def main(argv=None):
         "is docs/math.md's J of the fitted parameters, computed in float64 on the host.",
         "", *rows, *notes(device), END])
     print(text)
-    path = Path(args.output)
-    old = path.read_text() if path.exists() else ""
-    if START in old:
-        old = old[: old.index(START)] + old[old.index(END) + len(END):].lstrip("\n")
-    path.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
+    write_marked_section(args.output, START, END, text)
 
 
 if __name__ == "__main__":

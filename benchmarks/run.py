@@ -354,6 +354,16 @@ def main(argv=None):
     write_results(args, env, rows)
 
 
+def write_marked_section(path, start, end, text):
+    """Write ``text`` (which begins with ``start`` and ends with ``end``) into the file
+    at ``path``, in place of the part between those markers, or at its end."""
+    path = Path(path)
+    old = path.read_text() if path.exists() else ""
+    if start in old:
+        old = old[: old.index(start)] + old[old.index(end) + len(end):].lstrip("\n")
+    path.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
+
+
 def replace_section(text, heading, section):
     """``text`` (Markdown) with the ``## heading`` section replaced by ``section``
     (a list of lines), or ``section`` inserted after the title if there is none."""
