@@ -269,7 +269,7 @@ def coef_jacobians(layout, n_params):
     ]
 
 
-def inference(model, X, y, sample_weight=None, cov_type="nonrobust"):
+def inference(model, X, y, sample_weight, cov_type):
     """:meth:`SoftmaxNNClassifier.inference`: validate the data, then
     :func:`inference_result`."""
     check_is_fitted(model)
@@ -343,6 +343,7 @@ def inference_result(model, X, y_true, sample_weight, cov_type, separated=None):
                              sample_weight / sw_sum, layout)
     information = L2Penalty(layout, model.alpha / sw_sum).add_to_matrix(hessian.matrix())
     centred = layout.reference is None and model.fit_intercept
+    n_free = layout.n_params - centred  # k: free, identified parameters (docs/math.md)
     classes = model.classes_
     separated = np.zeros(len(classes), bool) if separated is None else separated
     if not centred and not separated.any():
@@ -365,13 +366,12 @@ def inference_result(model, X, y_true, sample_weight, cov_type, separated=None):
     result = InferenceResult(
         (model.coef_, model.intercept_), std_errs, cov, cov_type, llf,
         null_log_likelihood(y_true, sample_weight, len(classes)), sw_sum,
-        layout.n_params - centred, classes[1:] if len(classes) == 2 else classes,
+        n_free, classes[1:] if len(classes) == 2 else classes,
         feature_names(model, X), model.fit_intercept, classes[separated],
         complete_separation=separated.any() and bool(np.all(own_log_proba > -1e-6)),
     )
     result._fit = FitData(theta, layout, X, y_true, sample_weight, classes, separated,
-                          model.alpha, layout.n_params - centred,
-                          hasattr(model, "feature_names_in_"))
+                          model.alpha, n_free, hasattr(model, "feature_names_in_"))
     return result
 
 

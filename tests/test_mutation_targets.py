@@ -482,3 +482,142 @@ def test_array_api_softmax_is_row_stable(scale):
         p = np.asarray(_loss.softmax(xps.asarray(raw), xp=xps))
     assert_allclose(log_p, expected, rtol=1e-12, atol=1e-12)
     assert_allclose(p, np.exp(expected), rtol=1e-12, atol=1e-300)
+
+
+def test_inference_refuses_array_api_models(monkeypatch):
+    """A model fitted under array_api_dispatch: inference() refuses it with the whole
+    message (the statistics are numpy-only), before any work."""
+    xps = pytest.importorskip("array_api_strict")
+    from sklearn import config_context
+    from test_array_api import _dispatch_works
+
+    if not _dispatch_works():
+        pytest.skip("this scikit-learn / SciPy cannot dispatch to array-api-strict")
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+
+    from sk_softmax import SoftmaxNNClassifier
+
+    X, y = make_problem(n_samples=40, n_features=3, n_classes=3, seed=5)
+    with config_context(array_api_dispatch=True):
+        model = SoftmaxNNClassifier(alpha=0.0, reference_class=0, max_iter=50).fit(
+            xps.asarray(X), xps.asarray(y))
+    with pytest.raises(ValueError) as excinfo:
+        model.inference(X, y)
+    assert str(excinfo.value) == (
+        "inference() needs a model fitted on numpy arrays; this one was fitted on "
+        "array-API arrays (array_api_dispatch=True).")
+
+
+def _separated_line(scale):
+    X = np.array([[-3.0], [-2.0], [-1.0], [1.0], [2.0], [3.0]]) * scale
+    return X, np.array([0, 0, 0, 1, 1, 1])
+
+
+def test_complete_separation_with_a_singular_information():
+    """Complete separation where the first step already saturates every probability:
+    the information matrix is exactly singular (p (1 - p) = 0 in float64), yet the
+    answer is the SeparationWarning and NaN statistics, not a 'not positive definite'
+    ValueError (the positive-definiteness check is for identified fits only)."""
+    import warnings
+
+    import sk_softmax._inference as inference_module
+    from sk_softmax import SeparationWarning, SoftmaxNNClassifier
+
+    X, y = _separated_line(100.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SoftmaxNNClassifier(alpha=0.0, reference_class=0).fit(X, y)
+    layout = model._layout
+    information = inference_module.SoftmaxHessian(
+        layout.pack(model.coefs_, model.intercepts_), X, y, np.full(6, 1 / 6),
+        layout).matrix()
+    with pytest.raises(ValueError, match="not positive definite"):
+        inference_module.check_positive_definite(information)
+    with pytest.warns(SeparationWarning, match="separated"):
+        result = model.inference(X, y)
+    assert np.isnan(result.pseudo_r2)
+    assert np.all(np.isnan(result.std_err_coef)) and np.all(np.isnan(result.p_coef))
+    assert result.llf == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("case", ["random overlap", "every row above 1/e"])
+def test_quasi_separation_keeps_the_pseudo_r2(case):
+    """Quasi-complete separation (class 0 apart, classes 1 and 2 overlapping): class 0's
+    statistics are NaN, but the fit is not perfect, so McFadden's pseudo R2 is reported
+    (1 - llf / llnull): with some rows predicted below 1/e, and with every row's own
+    probability 0.4 or more (the overlap is 3:2 at the same points)."""
+    import warnings
+
+    from sk_softmax import SeparationWarning, SoftmaxNNClassifier
+
+    if case == "random overlap":
+        rng = np.random.default_rng(8)
+        X = np.r_[rng.normal(-6, 0.5, (20, 2)), rng.normal(0, 1, (60, 2))]
+        y = np.r_[np.zeros(20, int), rng.integers(1, 3, 60)]
+    else:
+        g = np.linspace(-1, 1, 8)
+        X = np.r_[np.c_[np.full(8, -5.0), g], np.repeat(np.c_[np.cos(3 * g), g], 5, axis=0)]
+        y = np.r_[np.zeros(8, int), np.tile([1, 1, 1, 2, 2], 8)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SoftmaxNNClassifier(alpha=0.0, reference_class=2, solver="trust-ncg",
+                                    tol=1e-10, max_iter=500).fit(X, y)
+    own = model.predict_log_proba(X)[np.arange(len(y)), y]
+    assert own.min() < -1.5 if case == "random overlap" else -1 < own.min() < -0.9
+    with pytest.warns(SeparationWarning):
+        result = model.inference(X, y)
+    assert list(result.separated) == [0]
+    assert np.isfinite(result.pseudo_r2)
+    assert result.pseudo_r2 == 1 - result.llf / result.llnull
+    assert 0.3 < result.pseudo_r2 < 1
+
+
+def test_inference_result_reports_pseudo_r2_by_default(wine_inference):
+    """A result built without complete_separation reports its pseudo R2."""
+    from sk_softmax import InferenceResult
+
+    _, _, _, result = wine_inference
+    bare = InferenceResult((result.coef, result.intercept),
+                           (result.std_err_coef, result.std_err_intercept), result.cov,
+                           "nonrobust", result.llf, result.llnull, result.n_obs, 28,
+                           result.classes, result.feature_names)
+    assert bare.pseudo_r2 == 1 - result.llf / result.llnull
+    assert bare.has_intercept and bare.separated.size == 0
+
+
+def test_marginal_effects_treat_binary_columns_as_continuous_by_default():
+    """dummy=False is the default: a 0/1 column's effect is the derivative, as with
+    dummy=False, and differs from the discrete change of dummy=True."""
+    from sk_softmax import SoftmaxNNClassifier
+
+    X, y = make_problem(n_samples=300, n_features=3, n_classes=3, seed=6)
+    X[:, 2] = (X[:, 2] > 0).astype(float)
+    model = SoftmaxNNClassifier(alpha=0.0, reference_class=0, tol=1e-10,
+                                max_iter=500).fit(X, y)
+    result = model.inference(X, y)
+    default = result.marginal_effects()
+    continuous = result.marginal_effects(dummy=False)
+    discrete = result.marginal_effects(dummy=True)
+    assert_allclose(default.effects, continuous.effects, rtol=0, atol=0)
+    assert not np.allclose(default.effects[:, 2], discrete.effects[:, 2], rtol=1e-6, atol=0)
+
+
+def test_statistics_check_the_feature_names_of_the_fit():
+    """A model fitted on a DataFrame: the statistics on new data refuse columns in
+    another order (named fit), accept the same names; a model fitted on an array
+    accepts any names."""
+    pd = pytest.importorskip("pandas")
+    from sk_softmax import SoftmaxNNClassifier
+
+    X, y = make_problem(n_samples=200, n_features=3, n_classes=3, seed=7)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    named = SoftmaxNNClassifier(alpha=0.0, reference_class=0).fit(frame, y)
+    result = named.inference(frame, y)
+    proba, low, high = result.predict_proba_interval(frame.iloc[:4])
+    assert_allclose(proba, named.predict_proba(frame.iloc[:4]), rtol=1e-12)
+    with pytest.raises(ValueError, match="feature names of X differ"):
+        result.predict_proba_interval(frame.iloc[:4, ::-1])
+    plain = SoftmaxNNClassifier(alpha=0.0, reference_class=0).fit(X, y)
+    result = plain.inference(X, y)
+    proba, _, _ = result.predict_proba_interval(frame.iloc[:4, ::-1])
+    assert_allclose(proba, plain.predict_proba(X[:4, ::-1]), rtol=1e-12)

@@ -48,7 +48,8 @@ MODULES = {
                    "tests/test_loss.py", "tests/test_inference.py",
                    "tests/test_array_api.py", TARGETS],
     "_hessian": ["tests/test_inference.py", TARGETS],
-    "_inference": ["tests/test_inference.py", "tests/test_statistics.py", TARGETS],
+    "_inference": ["tests/test_inference.py", "tests/test_statistics.py",
+                   "tests/test_trust.py", TARGETS],
     "_persist": ["tests/test_persist.py", TARGETS],
 }
 
@@ -77,7 +78,7 @@ NAMED = [
      "classes[1:] if len(classes) == 2 else classes", "classes",
      ["tests/test_inference.py::test_binary_summary_and_frame"]),
     ("AIC's parameter count without the centring correction", "sk_softmax/_inference.py",
-     "layout.n_params - centred, classes[1:]", "layout.n_params, classes[1:]",
+     "n_free = layout.n_params - centred", "n_free = layout.n_params",
      ["tests/test_inference.py::test_penalised_symmetric_model_warns_and_centres"]),
 ]
 
@@ -299,6 +300,10 @@ EXPLAINED = {
     ("_inference", "inference", "separated = None"):
         "equivalent: with alpha > 0 (the only case left unset) inference_result takes "
         "None as no separation",
+    ("_inference", "inference_result",
+     "complete_separation=separated.any() and bool(np.all(own_log_proba >= -1e-6)),"):
+        "equivalent: a row's own log-probability of exactly -1e-6 is the only input that "
+        "tells > from >=",
     ("_inference", "inference", "None, stacklevel=3,"):
         "equivalent: warnings.warn's category None is UserWarning",
     ("_inference", "inference", "stacklevel=3,"): _STACK_ALPHA,
