@@ -376,7 +376,8 @@ def prepare_array_api(estimator, X, y, sample_weight, classes, *, class_weight, 
     weight = normalised_weight(y_true, weights_in, class_weights, sw_sum)
     return ArrayAPIFitData(
         classes=classes, class_counts=class_counts, sw_sum=sw_sum,
-        n_features=X.shape[1], feature_names=getattr(estimator, "feature_names_in_", None),
+        n_features=X.shape[1], n_values=X.shape[0] * X.shape[1],
+        feature_names=getattr(estimator, "feature_names_in_", None),
         dtype=np.dtype(np.float32 if X.dtype == xp.float32 else np.float64),
         make_objective=lambda layout, activation: ArrayAPIObjective(
             X, y_true, weight, layout, activation, xp, device),

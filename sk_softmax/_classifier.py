@@ -31,7 +31,7 @@ from ._network import (
 from ._objective import L2Penalty, PenalisedObjective
 from ._predict import predictions, read_only
 from ._prepare import prepare_in_memory, reference_index, restored_on_error, shorten
-from ._solver import check_result, minimize_objective
+from ._solver import check_result, lbfgs_memory, minimize_objective
 
 
 class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -271,8 +271,9 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             callbacks = IterationCallbacks(
                 self, **data.callback_data, max_iter=self.max_iter,
                 reconstruct=reconstruction(data.classes, layout, data.dtype))
+            memory = lbfgs_memory(data.n_values, data.n_features, len(hidden))
             result, loss_curve = self._minimise(
-                objective, self._initial_theta(layout, data.classes), callbacks)
+                objective, self._initial_theta(layout, data.classes), callbacks, memory)
             n_iter, converged, warning = check_result(
                 result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun)
             self._set_fitted(layout, data, result, n_iter, converged, loss_curve)
@@ -292,7 +293,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                                      class_weight=self.class_weight, solver=self.solver)
         return prepare_in_memory(self, X, *host_inputs(y, sample_weight), classes)
 
-    def _minimise(self, objective, theta0, callbacks):
+    def _minimise(self, objective, theta0, callbacks, memory):
         """Run the solver from ``theta0``; return SciPy's result and the loss curve.
 
         After an abnormal stop SciPy's ``fun`` may belong to a rejected trial point:
@@ -306,7 +307,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 objective, theta0, solver=self.solver,
                 hessp=objective.hessp if self.solver == "trust-ncg" else None,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
-                verbose=self.verbose, on_iteration=callbacks,
+                verbose=self.verbose, on_iteration=callbacks, memory=memory,
             )
             finite = np.all(np.isfinite(result.x))
             if finite and result.status != 0:

@@ -153,13 +153,12 @@ class DaskObjective:
         # A worker that has just died, before the scheduler noticed, can be picked for
         # the scatter: the connection fails (OSError, e.g. CommClosedError). The
         # scheduler then reassigns its chunks; the evaluation is tried again.
-        for attempt in range(RETRIES):
+        for attempt in range(RETRIES - 1):
             try:
                 return self._evaluate_once(theta)
             except OSError:
-                if attempt == RETRIES - 1:
-                    raise
                 time.sleep(RETRY_PAUSE_S * (attempt + 1))
+        return self._evaluate_once(theta)  # the last try: its error is raised
 
     def _evaluate_once(self, theta):
         # One scatter per evaluation; each worker fetches theta once for all its
@@ -187,8 +186,8 @@ def prepare_dask(X, y, sample_weight, classes, *, class_weight, solver, estimato
         raise ValueError("Fitting on dask arrays supports solver='lbfgs' only.")
     da, client = _require_distributed()
     if y is None:
-        raise ValueError(f"{estimator_name} requires y to be passed, but the target y "
-                         "is None.")
+        raise ValueError(f"This {estimator_name} estimator requires y to be passed, but "
+                         "the target y is None.")  # validate_data's message
     X, y, sample_weight = _as_row_chunked(da, X, y, sample_weight, estimator_name)
     # Persist once: every evaluation reads the chunks from the workers' memory.
     persisted = client.persist([a for a in (X, y, sample_weight) if a is not None])
@@ -206,7 +205,8 @@ def prepare_dask(X, y, sample_weight, classes, *, class_weight, solver, estimato
         class_weight, classes, summary)
     return FitData(
         classes=classes, class_counts=class_counts, sw_sum=sw_sum,
-        n_features=X.shape[1], feature_names=None, dtype=X.dtype,
+        n_features=X.shape[1], n_values=int(summary[1].sum()) * X.shape[1],
+        feature_names=None, dtype=X.dtype,
         make_objective=lambda layout, activation: DaskObjective(
             client, chunks, layout, activation, classes, class_weights, sw_sum),
     )

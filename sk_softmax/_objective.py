@@ -18,6 +18,10 @@ from ._network import ACTIVATIONS, DERIVATIVES
 #: element-wise work runs on arrays of a few thousand entries.
 BLOCK_VALUES = 2**16
 
+#: A sparse block holds this many times more non-zeros than its dense gradient
+#: product (n_features x first-layer units) has entries.
+SPARSE_BLOCK_FACTOR = 2
+
 #: Below this many values of X and activations a fit is not worth a second thread.
 MIN_VALUES_PER_THREAD = 2**20
 
@@ -179,7 +183,8 @@ class Objective:
             # non-zeros outnumber it (an evaluation then costs scipy's two products).
             n_threads = 1
             first_layer = n_features * layout.layer_units[1]
-            block_rows = max(block_rows, int(2 * first_layer / max(values - units, 1)))
+            block_rows = max(block_rows,
+                             int(SPARSE_BLOCK_FACTOR * first_layer / max(values - units, 1)))
         weight = np.asarray(weight, dtype=np.float64)
         self.blocks = []
         for rows, X_block, X_block_t in _row_blocks(X, block_rows):

@@ -15,6 +15,7 @@ from numbers import Real
 from typing import Any, Callable
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -60,6 +61,9 @@ class FitData:
     sw_sum : float
         ``S = sum_i s_i``, positive.
     n_features : int
+    n_values : int
+        Values of X: ``n_samples * n_features``, or the non-zeros of a sparse X (what
+        an evaluation reads; :func:`~sk_softmax._solver.lbfgs_memory`).
     feature_names : ndarray or None
         String feature names of X, if it had them.
     dtype : numpy dtype
@@ -79,6 +83,7 @@ class FitData:
     class_counts: np.ndarray
     sw_sum: float
     n_features: int
+    n_values: int
     feature_names: Any
     dtype: Any
     make_objective: Callable
@@ -255,8 +260,8 @@ def prepare_in_memory(estimator, X, y, sample_weight, classes):
     n_threads = blas_threads()
     return FitData(
         classes=classes, class_counts=class_counts, sw_sum=sw_sum,
-        n_features=X.shape[1], feature_names=getattr(estimator, "feature_names_in_", None),
-        dtype=X.dtype,
+        n_features=X.shape[1], n_values=X.nnz if sp.issparse(X) else X.size,
+        feature_names=getattr(estimator, "feature_names_in_", None), dtype=X.dtype,
         make_objective=lambda layout, activation: Objective(
             X, y_true, weight, layout, activation, n_threads=n_threads),
         make_hessp=lambda layout: HessianProduct(X, y_true, weight, layout),

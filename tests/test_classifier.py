@@ -353,3 +353,44 @@ def test_sparse_prediction_is_never_densified(monkeypatch, hidden, sparse_format
         assert len(seen) == 1 and seen.pop() is data
         assert result.dtype == dense[method].dtype
         assert_allclose(result, dense[method], rtol=rtol, atol=rtol * 1e-2)
+
+
+@pytest.mark.parametrize("n_rows, sparse, hidden, memory", [
+    (2**14, False, (), 50),       # a dense linear model from 2**14 rows: long memory
+    (2**14 - 1, False, (), 10),   # below: LogisticRegression's 10
+    (2**14, True, (), 10),        # sparse: the non-zeros per feature decide (here ~2**13)
+    (2**14, False, (3,), 10),     # networks keep MLPClassifier's 10
+])
+def test_lbfgs_memory_follows_the_values_per_feature(monkeypatch, n_rows, sparse, hidden,
+                                                     memory):
+    """L-BFGS-B is given maxcor 50 only where an evaluation is long compared with the
+    solver's own work (docs: _solver.lbfgs_memory), and the fit reaches the same
+    optimum with either memory."""
+    import sk_softmax._solver as solver
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_rows, 2))
+    if sparse:
+        X[rng.random(X.shape) < 0.5] = 0.0
+        X = sp.csr_matrix(X)
+    y = (X @ np.array([1.0, -1.0]) + rng.logistic(size=n_rows) > 0).astype(int)
+    seen = []
+    real = solver.minimize
+
+    def spy(*args, options, **kwargs):
+        seen.append(options["maxcor"])
+        return real(*args, options=options, **kwargs)
+
+    monkeypatch.setattr(solver, "minimize", spy)
+    params = dict(hidden_layer_sizes=hidden, alpha=1e-2, tol=1e-10, max_iter=2000,
+                  random_state=0)
+    clf = SoftmaxNNClassifier(**params).fit(X, y)
+    assert seen == [memory]
+    if not hidden:  # the other memory: 50 below the threshold, 3 above it
+        monkeypatch.setattr(solver, "LONG_MEMORY_VALUES_PER_FEATURE",
+                            2**40 if memory == 50 else 1)
+        monkeypatch.setattr(solver, "LBFGS_MEMORY", 3)
+        other = SoftmaxNNClassifier(**params).fit(X, y)
+        assert seen[-1] == (3 if memory == 50 else 50)
+        assert_allclose(other.coef_, clf.coef_, rtol=1e-6, atol=1e-8)
+        assert other.loss_ == pytest.approx(clf.loss_, rel=1e-12)
