@@ -11,9 +11,9 @@ LBFGS_MEMORY = 10
 #: ... or, for a linear model whose evaluation touches at least
 #: ``LONG_MEMORY_VALUES_PER_FEATURE`` values of X per feature, 50. The solver's own
 #: work per iteration grows with memory x parameters (about 4 ns each, measured on an
-#: AMD EPYC), an evaluation with the values of X (about 0.05 ns per value and output
+#: AMD EPYC), an evaluation with the values of X (about 0.2 ns per value and output
 #: unit): from 2**14 rows of a dense X, the 40 more pairs cost under 5% of an evaluation
-#: and save 13-27% of the evaluations at the same J (benchmarks/RESULTS.md).
+#: and save 10-13% of the evaluations at the same J (benchmarks/RESULTS.md).
 LBFGS_LONG_MEMORY = 50
 LONG_MEMORY_VALUES_PER_FEATURE = 2**14
 
@@ -36,7 +36,7 @@ def minimize_objective(
 
     ``solver="lbfgs"``: L-BFGS-B with LogisticRegression's settings, ``gtol=tol``,
     ``maxls=50`` and ``ftol=64 * eps``, far tighter than SciPy's default ``ftol``,
-    which stops well short of the optimum. ``solver="trust-ncg"``: SciPy's
+    which stops well short of the optimum, and ``maxcor=memory``. ``solver="trust-ncg"``: SciPy's
     trust-region Newton-CG with the exact Hessian-vector product ``hessp``, which
     stops when the Euclidean norm of the gradient is at most ``tol``.
 
