@@ -455,8 +455,8 @@ def info_command(args):
 
     model = load_model(args.model)
     meta = load_metadata(args.model)
-    print(f"{args.model}: " + " -> ".join(type(step).__name__ for _, step in model.steps)
-          if hasattr(model, "steps") else type(model).__name__)
+    print(f"{args.model}: " + (" -> ".join(type(step).__name__ for _, step in model.steps)
+                               if hasattr(model, "steps") else type(model).__name__))
     if not meta:
         print("no metadata (a model file written before sk-softmax recorded it)")
         print(f"features: {', '.join(map(str, model.feature_names_in_))}")

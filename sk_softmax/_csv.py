@@ -49,12 +49,14 @@ def read_text(path):
         raise CLIError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CLIError(f"{path}: is a directory, not a CSV file") from None
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+    for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = raw.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
+    else:
+        text = raw.decode("latin-1")  # every byte is a Latin-1 character: never fails
     if "\0" in text[:4096]:
         raise CLIError(f"{path}: a binary file, not a CSV text file")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -203,9 +205,7 @@ def numeric_or_text(table, column, forced_text=False):
     pd = _pandas()
     if forced_text:
         return "categorical"
-    if pd.api.types.is_bool_dtype(values):
-        return "numeric"
-    if pd.api.types.is_numeric_dtype(values):
+    if pd.api.types.is_numeric_dtype(values):  # True/False columns as well
         bad = ~np.isfinite(values.to_numpy(np.float64)) & values.notna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
