@@ -31,7 +31,7 @@ from ._network import (
 from ._objective import L2Penalty, PenalisedObjective
 from ._predict import predictions, read_only
 from ._prepare import prepare_in_memory, reference_index, restored_on_error, shorten
-from ._solver import check_result, lbfgs_memory, minimize_objective
+from ._solver import NON_FINITE, check_result, lbfgs_memory, minimize_objective
 
 
 class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -314,10 +314,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 result.fun = objective(result.x)[0]
         callbacks.close_iterations()
         if not finite or not np.isfinite(result.fun):
-            raise ValueError(
-                "The solver produced non-finite parameters or a non-finite loss; "
-                "scale the data or increase alpha."
-            )
+            raise ValueError(NON_FINITE)
         return result, loss_curve
 
     def _set_fitted(self, layout, data, result, n_iter, converged, loss_curve):

@@ -306,10 +306,15 @@ def predict_command(args):
     output = check_output(args.output, "--output", [args.data, args.model], args.force)
     model = load_model(args.model)
     meta = load_metadata(args.model)
+    if not hasattr(model, "feature_names_in_"):
+        raise CLIError(f"{args.model}: the model has no feature names (it was fitted on an "
+                       "array, not a table), so the CSV's columns cannot be matched to its "
+                       "features: fit it with sk-softmax fit or on a pandas DataFrame")
     names = [str(c) for c in model.feature_names_in_]
     categorical = [c for c in meta.get("categorical", []) if c in names]
     key = args.id or meta.get("id_column")
-    table = read_table(args.data, args.sep, args.decimal, categorical + [key] * bool(key))
+    text = categorical + ([key] if key and key not in names else [])  # a feature: as fitted
+    table = read_table(args.data, args.sep, args.decimal, text)
     absent = [c for c in names if c not in table.frame.columns]
     if absent:
         raise CLIError(f"{args.data}: lacks the model's feature column(s) {', '.join(absent)} "
@@ -459,7 +464,9 @@ def info_command(args):
                                if hasattr(model, "steps") else type(model).__name__))
     if not meta:
         print("no metadata (a model file written before sk-softmax recorded it)")
-        print(f"features: {', '.join(map(str, model.feature_names_in_))}")
+        names = getattr(model, "feature_names_in_", None)
+        print(f"features: {', '.join(map(str, names))}" if names is not None else
+              f"features: {model.n_features_in_}, unnamed (fitted on an array)")
         print(f"classes: {', '.join(map(str, model.classes_))}")
         return
     print(f"saved {meta.get('saved_utc')} by sk-softmax {meta.get('sk_softmax_version')} "

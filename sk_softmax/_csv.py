@@ -65,8 +65,14 @@ def read_text(path):
     return text
 
 
+def _whitespace(line):
+    """A line of a space-separated file with its tabs as spaces: pandas splits such a
+    file on any run of whitespace, and so must the width checks."""
+    return line.replace("\t", " ").strip()
+
+
 def _split(line, sep):
-    line = line.strip() if sep == " " else line
+    line = _whitespace(line) if sep == " " else line
     return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
 
 
@@ -99,7 +105,8 @@ def record_lines(path, text, sep, n_names):
     """The line on which each data row starts; a row whose width differs from
     the header's is an error naming its line."""
     starts = []
-    lines = (line.strip() for line in io.StringIO(text)) if sep == " " else io.StringIO(text)
+    lines = (_whitespace(line) for line in io.StringIO(text)) if sep == " " else (
+        io.StringIO(text))
     records = _numbered(path, csv.reader(lines, delimiter=sep, skipinitialspace=True))
     header = 0
     for line, fields in records:
@@ -167,12 +174,15 @@ def read_table(path, sep=None, decimal=None, text_columns=()):
     text = read_text(path)
     lines = [line for line in text.split("\n", SAMPLE_LINES + 1)[:SAMPLE_LINES + 1]
              if line.strip()][:SAMPLE_LINES]
-    sep = sep or sniff_separator(lines)
-    decimal = decimal or sniff_decimal(lines, sep)
+    try:  # csv's limits (e.g. a field over 131072 characters) in the first lines
+        sep = sep or sniff_separator(lines)
+        decimal = decimal or sniff_decimal(lines, sep)
+        header = [_clean_name(n) for n in _split(lines[0], sep)]
+    except csv.Error as exc:
+        raise CLIError(f"{path}: not a readable CSV ({exc})") from None
     if sep == decimal:
         raise CLIError(f"the separator and the decimal mark are both {sep!r}: "
                        "set --sep or --decimal")
-    header = [_clean_name(n) for n in _split(lines[0], sep)]
     names = [name or f"unnamed{k}" for k, name in enumerate(header, 1)]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

@@ -287,6 +287,12 @@ def inference(model, X, y, sample_weight, cov_type):
     class_weights, _, _ = class_weights_and_total(
         model.class_weight, model.classes_, label_summary(y, sample_weight))
     sample_weight = sample_weight * class_weights[y_true]
+    weighted = np.unique(y_true[sample_weight > 0])
+    if weighted.size < 2:
+        raise ValueError(
+            "inference() needs rows of at least two classes with positive weight; these "
+            f"have {shorten(model.classes_[weighted])} only (no likelihood to compare "
+            "with the intercept-only model).")
     separated = np.zeros(len(model.classes_), dtype=bool)
     if model.alpha == 0:  # a penalised estimate is identified and always exists
         check_design_rank(X, sample_weight, model.fit_intercept, feature_names(model, X))

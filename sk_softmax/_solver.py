@@ -18,6 +18,11 @@ LBFGS_LONG_MEMORY = 50
 LONG_MEMORY_VALUES_PER_FEATURE = 2**14
 
 
+#: The error for a fit whose parameters, loss or products stopped being finite.
+NON_FINITE = ("The solver produced non-finite parameters or a non-finite loss; scale the "
+              "data or increase alpha.")
+
+
 def lbfgs_memory(n_values, n_features, n_hidden_layers):
     """L-BFGS's memory for a fit: :data:`LBFGS_LONG_MEMORY` for a linear model with
     ``n_values / n_features >= LONG_MEMORY_VALUES_PER_FEATURE`` (``n_values``: the
@@ -100,15 +105,29 @@ def minimize_objective(
         }
     else:
         method, options = "trust-ncg", {"maxiter": max_iter, "gtol": tol}
-    result = minimize(
-        fun_recording,
-        theta0,
-        method=method,
-        jac=True,
-        hessp=hessp,
-        options=options,
-        callback=callback,
-    )
+    non_finite = []
+
+    def hessp_recording(theta, vector):
+        product = hessp(theta, vector)
+        non_finite.append(not np.all(np.isfinite(product)))
+        return product
+
+    try:
+        result = minimize(
+            fun_recording,
+            theta0,
+            method=method,
+            jac=True,
+            hessp=None if hessp is None else hessp_recording,
+            options=options,
+            callback=callback,
+        )
+    except ValueError:
+        # trust-ncg checks its vectors and raises SciPy's "array must not contain
+        # infs or NaNs" where an overflowing product reached them.
+        if any(non_finite) or not np.all(np.isfinite(last.get("gradient", 0.0))):
+            raise ValueError(NON_FINITE) from None
+        raise
     return result, loss_curve
 
 

@@ -345,3 +345,66 @@ def test_importing_the_main_module_runs_nothing(capsys, monkeypatch):
     module = importlib.import_module("sk_softmax.__main__")
     assert module.main is main
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_huge_field_in_the_first_lines_is_a_clean_error(tmp_path, capsys):
+    """A field over csv's 131072-character limit among the lines sampled for the
+    separator: one line naming the file (no csv.Error traceback)."""
+    path = tmp_path / "big.csv"
+    path.write_text("a,b\n" + "x" * 140_000 + ",1\n")
+    status, _, err = run(capsys, "fit", path, "--target", "b")
+    assert status == 2
+    assert only_line(err) == (f"sk-softmax: error: {path}: not a readable CSV (field larger "
+                              "than field limit (131072))")
+
+
+def test_a_tab_in_a_space_separated_file_counts_as_a_separator(tmp_path, capsys):
+    """pandas splits a space-separated file on any whitespace: a tab between two cells
+    makes a row one field wider than the header, which is refused (not read with the
+    cells shifted into the target)."""
+    path = tmp_path / "tab.csv"
+    path.write_text("a b y\n1\t2 3 x\n4 5 z\n6 7 x\n8 9 z\n")
+    status, _, err = run(capsys, "fit", path, "--target", "y", "--cv", "0")
+    assert status == 2
+    assert only_line(err).startswith(
+        f"sk-softmax: error: {path}: line 2 has 4 space-separated fields but the header "
+        "(line 1) names 3 columns")
+    path.write_text("a b y\n1\t2 x\n4 5 z\n6\t7 x\n8 9 z\n2 1 x\n")  # tabs as separators
+    assert read_table(str(path)).frame["y"].tolist() == ["x", "z", "x", "z", "x"]
+
+
+def test_predict_with_an_id_that_is_a_feature(tmp_path, capsys):
+    """--id naming one of the model's numeric features: that column is both the ID
+    written first and a feature read as numbers (it used to crash with IndexError)."""
+    data = numbers_csv(tmp_path / "d.csv")
+    path = tmp_path / "m.skops"
+    assert main(["fit", str(data), "--target", "y", "--cv", "0", "--save", str(path)]) == 0
+    out = tmp_path / "p.csv"
+    status, _, err = run(capsys, "predict", path, data, "--id", "a", "--output", out)
+    assert status == 0, err
+    written = pd.read_csv(out)
+    frame = pd.read_csv(data)
+    assert list(written.columns) == ["a", "prediction"]
+    assert np.allclose(written["a"], frame["a"])
+
+
+def test_predict_and_info_on_a_model_without_feature_names(tmp_path, capsys):
+    """A model fitted on an array and saved with save_model: info says its features are
+    unnamed; predict refuses it in one line (columns cannot be matched by name)."""
+    from sk_softmax import SoftmaxNNClassifier
+    from sk_softmax._persist import save_model
+
+    X, y = np.random.default_rng(0).standard_normal((40, 2)), np.tile([0, 1], 20)
+    path = tmp_path / "bare.skops"
+    save_model(SoftmaxNNClassifier().fit(X, y), path)
+    status, out, err = run(capsys, "info", path)
+    assert status == 0, err
+    assert "features: 2, unnamed (fitted on an array)" in out.splitlines()
+    data = numbers_csv(tmp_path / "d.csv")
+    status, _, err = run(capsys, "predict", path, data, "--output", tmp_path / "p.csv")
+    assert status == 2
+    assert only_line(err) == (
+        f"sk-softmax: error: {path}: the model has no feature names (it was fitted on an "
+        "array, not a table), so the CSV's columns cannot be matched to its features: fit "
+        "it with sk-softmax fit or on a pandas DataFrame")
+    assert not (tmp_path / "p.csv").exists()

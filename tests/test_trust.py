@@ -211,3 +211,47 @@ def test_coef_and_intercept_writes_raise(n_classes):
         with pytest.raises(AttributeError):
             setattr(clf, attribute, np.zeros_like(getattr(clf, attribute)))
     assert_allclose(clf.decision_function(X_c), decision)
+
+
+@pytest.mark.parametrize("subset", ["rows of one class", "weight on one class"])
+def test_inference_needs_two_weighted_classes(subset):
+    """Statistics on rows where a single class carries weight: a ValueError before
+    any work (the intercept-only log-likelihood is 0: no pseudo R2, no tests), not a
+    ZeroDivisionError."""
+    X3, y3 = make_problem(n_samples=90, n_features=2, n_classes=3, seed=3)
+    model = exact_fit(X3, y3, 0)
+    args = ((X3[y3 == 1], y3[y3 == 1]) if subset == "rows of one class"
+            else (X3, y3, np.where(y3 == 1, 1.0, 0.0)))
+    with pytest.raises(ValueError) as excinfo:
+        model.inference(*args)
+    assert str(excinfo.value) == (
+        "inference() needs rows of at least two classes with positive weight; these have "
+        "[1] only (no likelihood to compare with the intercept-only model).")
+
+
+def test_overflowing_newton_products_are_the_non_finite_error():
+    """trust-ncg on data whose Hessian products overflow: the package's one-line
+    'non-finite' ValueError (not SciPy's 'array must not contain infs or NaNs'), and
+    a refit that fails leaves the previous model as it was."""
+    model = SoftmaxNNClassifier(solver="trust-ncg", alpha=1.0).fit(X, y)
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError) as excinfo:
+        model.fit(X * 1e300, y)
+    assert str(excinfo.value) == ("The solver produced non-finite parameters or a "
+                                  "non-finite loss; scale the data or increase alpha.")
+    assert_array_equal(model.coef_, coef)
+
+
+def test_other_solver_errors_pass_through():
+    """Only non-finite products become the 'non-finite' error: any other ValueError
+    from inside the solver reaches the caller as it was."""
+    from sk_softmax._solver import minimize_objective
+
+    def fun(theta):
+        raise ValueError("boom")
+
+    for solver in ("lbfgs", "trust-ncg"):
+        with pytest.raises(ValueError, match="^boom$"):
+            minimize_objective(fun, np.zeros(2), solver=solver,
+                               hessp=lambda t, v: v, max_iter=5, max_fun=5, tol=1e-8,
+                               verbose=0)
