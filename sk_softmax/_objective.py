@@ -13,14 +13,25 @@ from ._loss import nll_gradient_inplace
 from ._network import ACTIVATIONS, DERIVATIVES
 
 #: Values (of X and the activations) in one row block per thread: about 600 rows of
-#: 100 features, measured fastest on 2 MiB-L2 cores for float64 and float32 alike. A
-#: block stays in cache from the forward product to the backward product, and its
-#: element-wise work runs on arrays of a few thousand entries.
+#: 100 features, measured fastest on an Intel Xeon (OpenBLAS's AVX-512 SkylakeX
+#: kernel) for float64 and float32 alike: a block stays in cache from the forward
+#: product to the backward product, which are memory-bound there.
 BLOCK_VALUES = 2**16
+#: The same for OpenBLAS's AVX2 kernels (Haswell, Zen), where the products of a few
+#: output columns are compute-bound and cache blocking saves nothing: blocks four
+#: times larger make four times fewer element-wise numpy calls. Measured on an AMD
+#: EPYC (Haswell kernel), one thread, per evaluation: dense 30k x 100 (10 classes)
+#: 6.0-6.3 -> 5.4-5.6 ms, float32 100k x 100 12.1 -> 10.6 ms, a (64,) tanh network
+#: 12.2-12.4 -> 11.7-11.8 ms (benchmarks/RESULTS.md).
+BLOCK_VALUES_AVX2 = 2**18
+AVX2_KERNELS = ("haswell", "zen")
 
 #: A sparse block holds this many times more non-zeros than its dense gradient
-#: product (n_features x first-layer units) has entries.
-SPARSE_BLOCK_FACTOR = 2
+#: product (n_features x first-layer units) has entries: each block's gradient
+#: product fills and adds a dense array that size. 2 -> 8: W4 (50k x 20k, 100
+#: non-zeros a row, 20 classes; 7 -> 2 blocks) 72.7-73.4 -> 68.4 ms per evaluation
+#: on the AMD EPYC (one block: 67.5-68.0 ms, for more memory).
+SPARSE_BLOCK_FACTOR = 8
 
 #: Below this many values of X and activations a fit is not worth a second thread.
 MIN_VALUES_PER_THREAD = 2**20
@@ -40,6 +51,17 @@ def blas_controller():
     if _BLAS_CONTROLLER is None:
         _BLAS_CONTROLLER = threadpoolctl.ThreadpoolController().select(user_api="blas")
     return _BLAS_CONTROLLER
+
+
+def block_values():
+    """Values a row block holds per thread: :data:`BLOCK_VALUES_AVX2` when every BLAS
+    of the process is an OpenBLAS with an AVX2 kernel, else :data:`BLOCK_VALUES`
+    (measured on AVX-512; kept for any BLAS not measured)."""
+    kernels = [str(getattr(lib, "architecture", None)).lower()
+               for lib in blas_controller().lib_controllers]
+    if kernels and all(kernel in AVX2_KERNELS for kernel in kernels):
+        return BLOCK_VALUES_AVX2
+    return BLOCK_VALUES
 
 
 def blas_threads():
@@ -146,7 +168,7 @@ class Objective:
 
     The penalty is not part of it: :class:`PenalisedObjective` adds it, in one place
     for every back-end (docs/math.md, "Data term and penalty"). Rows are processed
-    in blocks of about ``BLOCK_VALUES`` values: each block's forward and backward
+    in blocks of about :func:`block_values` values: each block's forward and backward
     products run while the block is still in cache, and the activations are stored
     unit-major (``A_l.T``) so that every reduction runs along a contiguous axis.
     The passes run in ``X.dtype``; the loss and the gradient accumulate in float64.
@@ -176,7 +198,9 @@ class Objective:
         n_useful = max(1, int(n_samples * values // MIN_VALUES_PER_THREAD))
         n_threads = max(1, min(n_threads, n_useful))
         # Threads share the GIL between numpy calls: larger blocks, fewer calls.
-        block_rows = max(32, int(BLOCK_VALUES * n_threads // values))
+        # (scipy's sparse products do not use the BLAS: its kernel decides nothing.)
+        per_thread = BLOCK_VALUES if sp.issparse(X) else block_values()
+        block_rows = max(32, int(per_thread * n_threads // values))
         if sp.issparse(X):
             # scipy's sparse products hold the GIL: one thread. Each block's gradient
             # product fills a dense (n_features, fan_out) array: let a block's

@@ -46,7 +46,9 @@ def reference_loss_gradient(theta, X, y, sample_weight, layout, activation, alph
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a few rows, and threads from the first block on."""
-    monkeypatch.setattr(objective_module, "BLOCK_VALUES", 40)
+    monkeypatch.setattr(objective_module, "block_values", lambda: 40)
+    monkeypatch.setattr(objective_module, "BLOCK_VALUES", 40)  # sparse X
+    monkeypatch.setattr(objective_module, "SPARSE_BLOCK_FACTOR", 2)
     monkeypatch.setattr(objective_module, "MIN_VALUES_PER_THREAD", 1)
 
 
@@ -85,7 +87,7 @@ def test_blocked_threaded_fit_equals_single_block_fit(monkeypatch):
     X, y = make_problem(n_samples=200, n_features=5, n_classes=3, seed=11)
     params = dict(hidden_layer_sizes=(4,), alpha=1.0, random_state=0, tol=1e-10)
     one_block = SoftmaxNNClassifier(**params).fit(X, y)
-    monkeypatch.setattr(objective_module, "BLOCK_VALUES", 100)
+    monkeypatch.setattr(objective_module, "block_values", lambda: 100)
     monkeypatch.setattr(objective_module, "MIN_VALUES_PER_THREAD", 1)
     blocked = SoftmaxNNClassifier(**params).fit(X, y)
     assert_allclose(blocked.predict_proba(X), one_block.predict_proba(X), rtol=1e-5, atol=1e-8)
@@ -169,7 +171,7 @@ def test_float32_gradient_accumulates_in_float64(monkeypatch):
     """The per-block float32 gradients are summed in float64: after a heavy first
     block, 2000 blocks whose contributions are each below half a float32 ulp of the
     running sum still count (a float32 accumulator drops them all: 5e-5 off)."""
-    monkeypatch.setattr(objective_module, "BLOCK_VALUES", 40)  # blocks of 32 rows
+    monkeypatch.setattr(objective_module, "block_values", lambda: 40)  # blocks of 32 rows
     n_blocks = 2000
     n = 32 * (n_blocks + 1)
     X = np.ones((n, 1), np.float32)
@@ -303,10 +305,13 @@ def test_row_values_counts_features_or_non_zeros():
     assert objective_module.row_values(sp.csr_matrix((0, 6)), 2) == 2
 
 
-def test_block_and_thread_planning():
-    """Rows per block: BLOCK_VALUES values (times the threads); a second thread only
-    from MIN_VALUES_PER_THREAD values a thread; a sparse block holds at least twice as
-    many non-zeros as its dense gradient product has entries."""
+def test_block_and_thread_planning(monkeypatch):
+    """Rows per block: block_values() values (times the threads); a second thread only
+    from MIN_VALUES_PER_THREAD values a thread; a sparse block holds at least 8 times
+    as many non-zeros as its dense gradient product has entries."""
+    monkeypatch.setattr(objective_module, "block_values", lambda: 2**16)
+    monkeypatch.setattr(objective_module, "BLOCK_VALUES", 2**16)  # sparse X
+
     def plan(X, layer_units, n_threads=1):
         y = np.zeros(X.shape[0], dtype=np.intp)
         weight = np.full(X.shape[0], 1 / X.shape[0])
@@ -320,14 +325,33 @@ def test_block_and_thread_planning():
     n_threads, rows = plan(np.zeros((2**15, 61), np.float32), [61, 3], n_threads=4)
     assert n_threads == 2 and rows == [2048] * 16
     # One non-zero a row, 500 features, 10 classes: a block of 2**16 // 11 = 5957 rows
-    # would hold fewer non-zeros than twice its 5000-entry gradient product: blocks of
-    # 2 * 5000 / 1 = 10k rows instead.
-    X = sp.csr_matrix((np.ones(20_000), (np.arange(20_000), np.arange(20_000) % 500)),
-                      shape=(20_000, 500))
-    assert plan(X, [500, 10], n_threads=2) == (1, [10_000, 10_000])
-    # Ten non-zeros a row, 5000 features, 10 classes: 2 * 50k / 10 = 10k rows a block
+    # would hold fewer non-zeros than 8 times its 5000-entry gradient product: blocks
+    # of 8 * 5000 / 1 = 40k rows instead.
+    n = 50_000
+    X = sp.csr_matrix((np.ones(n), (np.arange(n), np.arange(n) % 500)), shape=(n, 500))
+    assert plan(X, [500, 10], n_threads=2) == (1, [40_000, 10_000])
+    # Ten non-zeros a row, 5000 features, 10 classes: 8 * 50k / 10 = 40k rows a block
     # (more than the 2**16 // 20 = 3276 of the value count).
-    rows = np.repeat(np.arange(20_000), 10)
-    X = sp.csr_matrix((np.ones(200_000), (rows, np.arange(200_000) % 5_000)),
-                      shape=(20_000, 5_000))
-    assert plan(X, [5_000, 10]) == (1, [10_000, 10_000])
+    rows = np.repeat(np.arange(n), 10)
+    X = sp.csr_matrix((np.ones(10 * n), (rows, np.arange(10 * n) % 5_000)),
+                      shape=(n, 5_000))
+    assert plan(X, [5_000, 10]) == (1, [40_000, 10_000])
+
+
+@pytest.mark.parametrize("kernels, expected", [
+    (["Haswell"], 2**18), (["Haswell", "Zen"], 2**18), (["SkylakeX"], 2**16),
+    (["Haswell", "SkylakeX"], 2**16), ([None], 2**16), ([], 2**16),
+])
+def test_block_values_follow_the_blas_kernel(monkeypatch, kernels, expected):
+    """Larger blocks only where every BLAS is an OpenBLAS with an AVX2 kernel (measured
+    faster there); AVX-512, unknown kernels (MKL has none) and no BLAS keep 2**16."""
+    class Lib:
+        def __init__(self, architecture):
+            if architecture is not None:
+                self.architecture = architecture
+
+    class Controller:
+        lib_controllers = [Lib(kernel) for kernel in kernels]
+
+    monkeypatch.setattr(objective_module, "blas_controller", lambda: Controller())
+    assert objective_module.block_values() == expected
