@@ -271,7 +271,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             callbacks = IterationCallbacks(
                 self, **data.callback_data, max_iter=self.max_iter,
                 reconstruct=reconstruction(data.classes, layout, data.dtype))
-            memory = lbfgs_memory(data.n_values, data.n_features, len(hidden))
+            memory = lbfgs_memory(data.n_values, data.n_features, len(hidden), data.dtype)
             result, loss_curve = self._minimise(
                 objective, self._initial_theta(layout, data.classes), callbacks, memory)
             n_iter, converged, warning = check_result(

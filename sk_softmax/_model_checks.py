@@ -35,6 +35,10 @@ def _check_imputer(est, what):
             raise _Refused(f"{what}.{name} must be a numeric, str or object dtype")
     statistics = vars(est).get("statistics_")
     _array(statistics, f"{what}.statistics_", shape=(n,), kinds="biufUO", missing=True)
+    if statistics.dtype.kind == "f" and np.isinf(statistics).any():
+        # NaN is a column that was all missing; an infinite fill value is not a value
+        # any fit gives, and it fails the first row with a missing cell.
+        raise _Refused(f"{what}.statistics_ has infinite values")
     indicator = vars(est).get("indicator_")
     if est.add_indicator:
         if type(indicator).__name__ != "MissingIndicator":

@@ -355,21 +355,22 @@ def test_sparse_prediction_is_never_densified(monkeypatch, hidden, sparse_format
         assert_allclose(result, dense[method], rtol=rtol, atol=rtol * 1e-2)
 
 
-@pytest.mark.parametrize("n_rows, sparse, hidden, memory", [
-    (2**14, False, (), 50),       # a dense linear model from 2**14 rows: long memory
-    (2**14 - 1, False, (), 10),   # below: LogisticRegression's 10
-    (2**14, True, (), 10),        # sparse: the non-zeros per feature decide (here ~2**13)
-    (2**14, False, (3,), 10),     # networks keep MLPClassifier's 10
+@pytest.mark.parametrize("n_rows, sparse, hidden, dtype, memory", [
+    (2**14, False, (), np.float64, 50),      # a dense linear model from 2**14 rows
+    (2**14 - 1, False, (), np.float64, 10),  # below: LogisticRegression's 10
+    (2**14, True, (), np.float64, 10),       # sparse: non-zeros per feature (~2**13)
+    (2**14, False, (3,), np.float64, 10),    # networks keep MLPClassifier's 10
+    (2**14, False, (), np.float32, 10),      # float32 passes keep 10
 ])
 def test_lbfgs_memory_follows_the_values_per_feature(monkeypatch, n_rows, sparse, hidden,
-                                                     memory):
+                                                     dtype, memory):
     """L-BFGS-B is given maxcor 50 only where an evaluation is long compared with the
     solver's own work (docs: _solver.lbfgs_memory), and the fit reaches the same
     optimum with either memory."""
     import sk_softmax._solver as solver
 
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((n_rows, 2))
+    X = rng.standard_normal((n_rows, 2)).astype(dtype)
     if sparse:
         X[rng.random(X.shape) < 0.5] = 0.0
         X = sp.csr_matrix(X)
@@ -386,7 +387,7 @@ def test_lbfgs_memory_follows_the_values_per_feature(monkeypatch, n_rows, sparse
                   random_state=0)
     clf = SoftmaxNNClassifier(**params).fit(X, y)
     assert seen == [memory]
-    if not hidden:  # the other memory: 50 below the threshold, 3 above it
+    if not hidden and dtype == np.float64:  # the other memory: 50 below, 3 above
         monkeypatch.setattr(solver, "LONG_MEMORY_VALUES_PER_FEATURE",
                             2**40 if memory == 50 else 1)
         monkeypatch.setattr(solver, "LBFGS_MEMORY", 3)

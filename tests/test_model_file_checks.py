@@ -623,6 +623,11 @@ def transformer_a_random_state(m):
 
 # -- _model_checks: the probe row
 
+@case("indicator", r"statistics_ has infinite values")
+def imputer_filling_with_infinity(m):
+    m[0].statistics_ = np.array([np.inf, 0.0, 0.0])
+
+
 @case("indicator", r"the model fails on a probe row \(ValueError: .*could not convert")
 def imputer_filling_numbers_with_text(m):
     m[0].statistics_ = np.array(["x", "y", "z"], dtype=object)
