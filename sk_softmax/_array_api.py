@@ -361,7 +361,8 @@ def prepare_array_api(estimator, X, y, sample_weight, classes, *, class_weight, 
         raise ValueError("Fitting on array-API arrays (array_api_dispatch=True) supports "
                          "solver='lbfgs' only.")
     if y is None:
-        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+        raise ValueError(f"This {name} estimator requires y to be passed, but the target "
+                         "y is None.")  # validate_data's message, as in memory
     xp, device = _namespace_and_device(X)
     X = validate_data(estimator, X, dtype=[xp.float64, xp.float32])
     y_host = check_targets(to_numpy(y), name)

@@ -508,3 +508,45 @@ def test_readme_example_prints_what_the_readme_says(capsys):
     exec(compile(code, "README.md", "exec"), {})  # SCIPY_ARRAY_API: restored by monkeypatch
     assert "prints `Tensor torch.float32 cpu`" in section
     assert capsys.readouterr().out == "Tensor torch.float32 cpu\n"
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_missing_y_same_message_as_in_memory(name):
+    """fit(X, None) under dispatch: the in-memory fit's (validate_data's) message."""
+    X, _ = _data()
+    with pytest.raises(ValueError) as in_memory:
+        SoftmaxNNClassifier().fit(X, None)
+    with config_context(array_api_dispatch=True):
+        with pytest.raises(ValueError) as on_device:
+            SoftmaxNNClassifier().fit(_to_namespace(name, X), None)
+    assert str(on_device.value) == str(in_memory.value)
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_float32_rows_for_a_float64_model(name):
+    """Predicting float32 rows with a model fitted on float64 arrays: the rows are
+    promoted (numpy's rule), the probabilities those of the float64 rows."""
+    X, y = _data()
+    _, model = _fit_both(name, dict(alpha=1e-2), X, y)
+    with config_context(array_api_dispatch=True):
+        wide = to_numpy(model.predict_proba(_to_namespace(name, X)))
+        narrow = model.predict_proba(_to_namespace(name, X, np.float32))
+    assert str(narrow.dtype).endswith("float64")
+    assert np.abs(to_numpy(narrow) - wide).max() < 1e-6
+
+
+@pytest.mark.parametrize("n_samples", [2048, 2048 + 5])
+def test_gradient_chunks_with_and_without_a_tail(n_samples):
+    """The device gradient sums whole chunks of GRADIENT_CHUNK_ROWS rows, then the
+    rows left over (none when the rows are a multiple): the numpy fit's model."""
+    X, y = _data(n_samples=n_samples)
+    reference, model = _fit_both("array_api_strict", dict(alpha=1e-2, max_iter=30), X, y)
+    assert _rel(model.coef_, reference.coef_) < 1e-10
+
+
+def test_float64_support_without_the_inspection_api():
+    """A namespace without __array_namespace_info__ is assumed to have float64."""
+    from sk_softmax._array_api import supports_float64
+
+    assert supports_float64(object(), None) is True
+    assert supports_float64(xps, None) is True

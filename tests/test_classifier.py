@@ -355,6 +355,7 @@ def test_sparse_prediction_is_never_densified(monkeypatch, hidden, sparse_format
         assert_allclose(result, dense[method], rtol=rtol, atol=rtol * 1e-2)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # the network
 @pytest.mark.parametrize("n_rows, sparse, hidden, dtype, memory", [
     (2**14, False, (), np.float64, 50),      # a dense linear model from 2**14 rows
     (2**14 - 1, False, (), np.float64, 10),  # below: LogisticRegression's 10

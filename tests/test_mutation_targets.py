@@ -621,3 +621,17 @@ def test_statistics_check_the_feature_names_of_the_fit():
     result = plain.inference(X, y)
     proba, _, _ = result.predict_proba_interval(frame.iloc[:4, ::-1])
     assert_allclose(proba, plain.predict_proba(X[:4, ::-1]), rtol=1e-12)
+
+
+def test_summary_without_intercepts():
+    """A model without intercepts: the summary's and the frame's rows are the features
+    only, one block per estimated class."""
+    from sk_softmax import SoftmaxNNClassifier
+
+    X, y = make_problem(n_samples=200, n_features=2, n_classes=3, seed=9)
+    model = SoftmaxNNClassifier(alpha=0.0, reference_class=0, fit_intercept=False).fit(X, y)
+    result = model.inference(X, y)
+    rows = list(result._rows())
+    assert [(label, term) for label, term, *_ in rows] == [
+        (label, name) for label in result.classes for name in ("x0", "x1")]
+    assert "intercept" not in result.summary()
