@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
+from sklearn.externals.array_api_compat import is_array_api_obj  # scikit-learn >= 1.6
 from sklearn.utils.validation import check_consistent_length, validate_data
 
 from ._network import XP_DERIVATIVES, forward
@@ -31,12 +32,6 @@ from ._prepare import (
     normalised_weight,
     resolve_classes,
 )
-
-try:  # vendored by scikit-learn >= 1.6
-    from sklearn.externals.array_api_compat import is_array_api_obj
-except ImportError:  # pragma: no cover
-    def is_array_api_obj(value):
-        return hasattr(value, "__array_namespace__")
 
 #: Values (of X and the activations) of one row block of an evaluation on a device:
 #: 256 MiB of float32, so that an evaluation of a million rows is a handful of blocks
@@ -84,7 +79,7 @@ def to_numpy(array):
     module = type(array).__module__
     if module.startswith("torch"):
         return array.detach().cpu().numpy()
-    if module.startswith("cupy"):  # pragma: no cover
+    if module.startswith("cupy"):  # pragma: no cover - needs cupy and a CUDA GPU
         return array.get()
     if module.startswith("array_api_strict"):
         xp = array.__array_namespace__()
