@@ -398,7 +398,7 @@ def write_results(args, env, rows):
               "the start of fit to the first iteration whose objective is at most the worse "
               "of the two final objectives; `mem MiB` = peak RSS above the loaded data "
               "during one fit in a fresh process (after a warm-up fit on 500 rows); "
-              "`mem/X` = that over the size of X."]
+              "`mem/X` = that over the size of X.", ""]
     path = Path(args.output)
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     path.write_text(replace_section(text, heading, lines))
