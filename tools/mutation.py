@@ -169,7 +169,7 @@ EXPLAINED = {
     ("_objective", "Objective.__init__",
      "n_useful = max(1, int(n_samples * values / MIN_VALUES_PER_THREAD))"): _INT,
     ("_objective", "Objective.__init__",
-     "block_rows = max(32, int(block_values() * n_threads / values))"): _INT,
+     "block_rows = max(32, int(per_thread * n_threads / values))"): _INT,
     ("_objective", "Objective._sums",
      "coef_grads[l] += np.matmul(previous_t, delta_t.T, out=None)"): _OUT,
     ("_objective", "Objective._sums", "coef_grads[l] += np.matmul(previous_t, delta_t.T, )"):
