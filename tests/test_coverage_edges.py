@@ -218,6 +218,7 @@ def test_cv_score_unfitted():
                                 "(refit=False with hidden layers, or not fitted).")
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # LogisticRegressionCV's 1.10 changes
 def test_cv_score_with_sample_weight_and_routing(cv_model):
     clf, X, y = cv_model
     sw = np.where(y == 0, 5.0, 0.2)
@@ -226,8 +227,21 @@ def test_cv_score_with_sample_weight_and_routing(cv_model):
     assert weighted != accuracy_score(y, predicted)
     assert clf.score(X, y, sample_weight=sw) == weighted
     with sklearn.config_context(enable_metadata_routing=True):
-        with pytest.raises(sklearn.exceptions.UnsetMetadataPassedError):
-            clf.score(X, y, sample_weight=sw)  # the scorer's request is not set
+        # The scorer's request is not set: whatever LogisticRegressionCV does with it
+        # (an error from scikit-learn 1.8; scikit-learn 1.7 scores without complaint).
+        from sklearn.linear_model import LogisticRegressionCV
+
+        peer = LogisticRegressionCV(Cs=2, cv=2, scoring="accuracy").fit(X, y)
+        try:
+            peer_score = peer.score(X, y, sample_weight=sw)
+        except sklearn.exceptions.UnsetMetadataPassedError:
+            with pytest.raises(sklearn.exceptions.UnsetMetadataPassedError):
+                clf.score(X, y, sample_weight=sw)
+        else:
+            peer_unweighted = accuracy_score(y, peer.predict(X))
+            ours = clf.score(X, y, sample_weight=sw)
+            assert ours == (accuracy_score(y, predicted) if peer_score == peer_unweighted
+                            else weighted)
         ignoring = SoftmaxNNClassifierCV(alphas=2, cv=2, scoring=get_scorer(
             "accuracy").set_score_request(sample_weight=False)).fit(X, y)
         assert_array_equal(ignoring.predict(X), predicted)
