@@ -308,9 +308,8 @@ def _check_encoder(est, what):
         value = vars(est).get(name)
         if value is None:
             continue
-        _array(value, f"{what}.{name}", shape=(n,), kinds="iu")
-        if len(value) and (value.min() < 0 or any(
-                v >= bound for v, bound in zip(value, bounds))):
+        _drop_indices(value, f"{what}.{name}", n)
+        if any(v is not None and not 0 <= v < bound for v, bound in zip(value, bounds)):
             raise _Refused(f"{what}.{name} indexes outside the categories")
     outs = vars(est).get("_n_features_outs")
     if type(outs) is not list or not all(_is_int(v) for v in outs):
@@ -323,6 +322,19 @@ def _check_encoder(est, what):
     if [int(v) for v in outs] != [int(v) for v in expected]:
         raise _Refused(f"{what}._n_features_outs {outs} does not match the categories")
     return n
+
+
+def _drop_indices(value, what, n):
+    """A drop index per feature: an int array, or (as scikit-learn stores it) an object
+    array of Python ints and None (None: that feature drops nothing)."""
+    if type(value) is np.ndarray and value.dtype.kind == "O":
+        if value.shape != (n,):
+            raise _Refused(f"{what} has shape {value.shape}, expected ({n},)")
+        for item in value:
+            if item is not None and type(item) is not int:
+                raise _Refused(f"{what} holds {_short(item)}, not an index")
+        return
+    _array(value, what, shape=(n,), kinds="iu")
 
 
 def _grouped_widths(est, what, n, categories):

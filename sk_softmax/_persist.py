@@ -17,7 +17,8 @@ declares, so :func:`load_model` checks three things, in this order:
    loader)`` pair must be in :data:`ALLOWED_NODES` (no reduce, constructor,
    function, method, partial, bytes, set or object nodes except the trusted
    estimators), arrays numeric or unicode, object arrays only as lists of plain
-   strings (missing values allowed: encoder categories), a repeated ``__id__``
+   strings, ints and missing values (encoder categories, a one-hot encoder's
+   ``drop_idx_``; each attribute's check narrows that), a repeated ``__id__``
    resolved as skops resolves it (the first node with it; a cycle is refused).
    skops then builds the model from a clean in-memory copy of exactly the checked
    members, trusting exactly the types found (:mod:`._schema`);

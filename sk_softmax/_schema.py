@@ -213,10 +213,13 @@ class _SchemaCheck:
                 item = self.visit(item, depth, f"{where}[{k}]")
                 value = json.loads(item["content"]) \
                     if item.get("__loader__") == "JsonNode" else item
-                if not (isinstance(value, str) or value is None
+                # Strings, missing values and plain ints (OneHotEncoder's drop_idx_ is
+                # an object array of ints and None); each attribute's own check then
+                # says which of them it may hold.
+                if not (isinstance(value, str) or value is None or type(value) is int
                         or (isinstance(value, float) and math.isnan(value))):
-                    raise _Refused(f"{where}[{k}]: object arrays may hold only strings "
-                                   f"(and missing values), not {_short(value)[:80]}")
+                    raise _Refused(f"{where}[{k}]: object arrays may hold only strings, "
+                                   f"ints and missing values, not {_short(value)[:80]}")
             shape = self.visit(node.get("shape"), depth, f"{where} (shape)")
             dims = shape.get("content")
             if shape.get("__loader__") != "TupleNode" or len(dims) != 1:

@@ -211,29 +211,56 @@ def test_fitted_passthrough_map_of_older_scikit_learn_is_checked(fitted, tmp_pat
     assert load_model(_dumped(model, tmp_path / "old.skops")) is not None
 
 
-def test_onehot_drop_with_integer_indices_is_accepted(tmp_path):
-    """scikit-learn keeps ``drop_idx_`` as an object array of ints, which the schema
-    check refuses (object arrays hold strings only: save_model refuses such an
-    encoder); the same indices as an integer array load and are bound-checked."""
-    X = np.random.default_rng(0).integers(0, 3, (40, 2))
+@pytest.mark.parametrize("drop", ["first", "if_binary"])
+def test_onehot_drop_indices_are_accepted_and_checked(tmp_path, drop):
+    """scikit-learn keeps ``drop_idx_`` as an object array of ints and None (None: the
+    feature drops nothing): such models save and load with the same predictions; the
+    same indices as an integer array load too; indices of another type, or outside
+    their feature's categories, are refused."""
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.integers(0, 3, 40), rng.integers(0, 2, 40)]
     y = np.arange(40) % 3
-    model = make_pipeline(OneHotEncoder(drop="first", sparse_output=False), _clf())
+    model = make_pipeline(OneHotEncoder(drop=drop, sparse_output=False), _clf())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)
-    with pytest.raises(ValueError, match="object arrays may hold only strings"):
-        save_model(model, tmp_path / "drop.skops")
     encoder = model[0]
-    encoder.drop_idx_ = encoder.drop_idx_.astype(np.int64)
-    encoder._drop_idx_after_grouping = encoder._drop_idx_after_grouping.astype(np.int64)
-    loaded = load_model(_dumped(model, tmp_path / "ints.skops"))
+    assert encoder.drop_idx_.dtype == object
+    assert (encoder.drop_idx_[0] is None) == (drop == "if_binary")
+    save_model(model, tmp_path / "drop.skops")
+    loaded = load_model(tmp_path / "drop.skops")
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert list(loaded[0].drop_idx_) == list(encoder.drop_idx_)
+    if drop == "first":  # the same indices as an int array
+        as_ints = copy.deepcopy(model)
+        as_ints[0].drop_idx_ = np.array([0, 0])
+        as_ints[0]._drop_idx_after_grouping = np.array([0, 0])
+        loaded = load_model(_dumped(as_ints, tmp_path / "ints.skops"))
+        np.testing.assert_array_equal(loaded.predict_proba(X), as_ints.predict_proba(X))
     for name in ("drop_idx_", "_drop_idx_after_grouping"):
-        for bad in ([3, 0], [0, -1]):
+        for bad, match in (
+                (np.array([3, 0]), "indexes outside the categories"),
+                (np.array([0, -1]), "indexes outside the categories"),
+                (np.array([0, 2], dtype=object), "indexes outside the categories"),
+                (np.array([None, -1], dtype=object), "indexes outside the categories"),
+                (np.array(["0", 0], dtype=object), "holds str '0', not an index"),
+                (np.array([0, 0, 0], dtype=object), r"has shape \(3,\), expected \(2,\)")):
             tampered = copy.deepcopy(model)
-            setattr(tampered[0], name, np.array(bad))
+            setattr(tampered[0], name, bad)
             _refused(_dumped(tampered, tmp_path / "bad.skops"),
-                     rf"'onehotencoder'\.{name} indexes outside the categories")
+                     rf"'onehotencoder'\.{name} {match}")
+
+
+def test_object_arrays_hold_no_floats_or_containers(tmp_path):
+    """The schema lets object arrays hold strings, ints and missing values only."""
+    model = make_pipeline(OneHotEncoder(drop="first", sparse_output=False), _clf())
+    X = np.c_[np.arange(40) % 3, np.arange(40) % 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, np.arange(40) % 3)
+    model[0].drop_idx_ = np.array([0.5, 0], dtype=object)
+    _refused(_dumped(model, tmp_path / "float.skops"),
+             r"object arrays may hold only strings, ints and missing values, not float 0\.5")
 
 
 # ------------------------------------------- fitted attributes (skops-written files)
