@@ -211,6 +211,9 @@ def _check_hyperparameters(clf, what, units, classes, reference, fit_intercept):
                        f"layers {units[1:-1]}")
     if bool(clf.fit_intercept) != bool(fit_intercept):
         raise _Refused(f"{what}: fit_intercept differs from the fitted layout")
+    if np.ndim(clf.reference_class) != 0:
+        raise _Refused(f"{what}: reference_class must be one label, got "
+                       f"{_short(clf.reference_class)}")
     if (reference is None) != (clf.reference_class is None) or (
             reference is not None and classes[reference] != clf.reference_class):
         raise _Refused(f"{what}: reference_class {clf.reference_class!r} does not match "

@@ -145,7 +145,9 @@ def _check_column_transformer(est, what):
             raise _Refused(f"{what}._transformer_to_input_indices[{name!r}] must list "
                            f"input columns below {n}")
     for name, out in outputs.items():
-        if type(out) is not slice or not (0 <= out.start <= out.stop <= position):
+        if type(out) is not slice or out.step is not None or not (
+                _is_int(out.start) and _is_int(out.stop)
+                and 0 <= out.start <= out.stop <= position):
             raise _Refused(f"{what}.output_indices_[{name!r}] is outside the output")
     passthrough = vars(est).get("_name_to_fitted_passthrough")
     if passthrough is not None:

@@ -617,6 +617,21 @@ def input_indices_swapped(m):
     _ct(m)._transformer_to_input_indices["pos"] = [1, 0]
 
 
+@case("columns", r"output_indices_\['extra'\] is outside the output")
+def extra_output_slice_without_a_start(m):
+    _ct(m).output_indices_["extra"] = slice(None, 2)
+
+
+@case("columns", r"output_indices_\['extra'\] is outside the output")
+def extra_output_slice_with_a_step(m):
+    _ct(m).output_indices_["extra"] = slice(0, 2, 1)
+
+
+@case("plain", r"reference_class must be one label, got ndarray")
+def reference_class_an_array(m):
+    m.reference_class = np.array([1, 2])
+
+
 @case("columns", r"output_indices_\['pos'\] must be an integer slice")
 def output_slice_with_a_step(m):
     _ct(m).output_indices_["pos"] = slice(0, 2, 1)
