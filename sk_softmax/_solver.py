@@ -13,7 +13,7 @@ LBFGS_MEMORY = 10
 #: work per iteration grows with memory x parameters (about 4 ns each, measured on an
 #: AMD EPYC), an evaluation with the values of X (about 0.2 ns per value and output
 #: unit): from 2**14 rows of a dense X, the 40 more pairs cost under 5% of an evaluation
-#: and save 10-13% of the evaluations at the same J (benchmarks/RESULTS.md).
+#: and save 8-13% of the evaluations at the same J (benchmarks/RESULTS.md).
 LBFGS_LONG_MEMORY = 50
 LONG_MEMORY_VALUES_PER_FEATURE = 2**14
 
