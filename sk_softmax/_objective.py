@@ -191,7 +191,7 @@ class Objective:
 
     def __init__(self, X, y_true, weight, layout, activation, n_threads=1):
         self.layout, self.activation = layout, activation
-        self.dtype = X.dtype
+        self.dtype, self.sparse = X.dtype, sp.issparse(X)
         units = sum(layout.layer_units[1:])
         n_samples, n_features = X.shape
         values = row_values(X, units)
@@ -199,9 +199,9 @@ class Objective:
         n_threads = max(1, min(n_threads, n_useful))
         # Threads share the GIL between numpy calls: larger blocks, fewer calls.
         # (scipy's sparse products do not use the BLAS: its kernel decides nothing.)
-        per_thread = BLOCK_VALUES if sp.issparse(X) else block_values()
+        per_thread = BLOCK_VALUES if self.sparse else block_values()
         block_rows = max(32, int(per_thread * n_threads // values))
-        if sp.issparse(X):
+        if self.sparse:
             # scipy's sparse products hold the GIL: one thread. Each block's gradient
             # product fills a dense (n_features, fan_out) array: let a block's
             # non-zeros outnumber it (an evaluation then costs scipy's two products).
@@ -222,7 +222,6 @@ class Objective:
             w_x = w.astype(self.dtype, copy=False)
             self.blocks.append((X_block, X_block_t, label_index, w, w_x))
         self.n_threads = min(n_threads, len(self.blocks))
-        self.sparse = sp.issparse(X)
         # Thread t takes blocks t, t + n_threads, ...; each with that thread's
         # buffers for its number of rows, allocated here once per fit.
         workspaces = {}

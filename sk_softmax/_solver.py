@@ -109,11 +109,8 @@ def minimize_objective(
         }
     else:
         method, options = "trust-ncg", {"maxiter": max_iter, "gtol": tol}
-    non_finite = []
-
     def hessp_recording(theta, vector):
-        product = hessp(theta, vector)
-        non_finite.append(not np.all(np.isfinite(product)))
+        last["product"] = product = hessp(theta, vector)
         return product
 
     try:
@@ -128,8 +125,10 @@ def minimize_objective(
         )
     except ValueError:
         # trust-ncg checks its vectors and raises SciPy's "array must not contain
-        # infs or NaNs" where an overflowing product reached them.
-        if any(non_finite) or not np.all(np.isfinite(last.get("gradient", 0.0))):
+        # infs or NaNs" right after an overflowing product (or gradient) reached them:
+        # only then are the last ones looked at, no pass over each product before.
+        latest = (last.get("product", 0.0), last.get("gradient", 0.0))
+        if not all(np.isfinite(vector).all() for vector in latest):
             raise ValueError(NON_FINITE) from None
         raise
     return result, loss_curve

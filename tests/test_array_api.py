@@ -115,15 +115,21 @@ LINEAR_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", NAMESPACES)
-@pytest.mark.parametrize("case", list(LINEAR_CASES))
-def test_linear_float64_matches_numpy(name, case):
-    """float64: the same n_iter_ and coefficients to 1e-8 as the numpy fit."""
+def _linear_case(case):
+    """``(params, X, y, fit_params)`` of a LINEAR_CASES entry."""
     params, data, fit = LINEAR_CASES[case]
     X, y = _data(**data)
     fit_params = {}
     if fit.get("sample_weight"):
         fit_params["sample_weight"] = np.random.default_rng(0).uniform(0.2, 3, len(y))
+    return params, X, y, fit_params
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+@pytest.mark.parametrize("case", list(LINEAR_CASES))
+def test_linear_float64_matches_numpy(name, case):
+    """float64: the same n_iter_ and coefficients to 1e-8 as the numpy fit."""
+    params, X, y, fit_params = _linear_case(case)
     reference, model = _fit_both(name, params, X, y, **fit_params)
     assert model.n_iter_ == reference.n_iter_
     assert _rel(model.coef_, reference.coef_) < 1e-8
@@ -137,11 +143,7 @@ def test_linear_float64_matches_numpy(name, case):
 @pytest.mark.parametrize("case", ["multiclass", "reference class", "sample weight"])
 def test_linear_float32_matches_numpy(name, case):
     """float32 stays float32 (weights and probabilities), within 1e-4 of numpy's fit."""
-    params, data, fit = LINEAR_CASES[case]
-    X, y = _data(**data)
-    fit_params = {}
-    if fit.get("sample_weight"):
-        fit_params["sample_weight"] = np.random.default_rng(0).uniform(0.2, 3, len(y))
+    params, X, y, fit_params = _linear_case(case)
     reference, model = _fit_both(name, params, X, y, dtype=np.float32, **fit_params)
     assert _rel(model.coefs_[0], reference.coefs_[0]) < 1e-4
     float32 = _torch().float32 if name == "torch" else xps.float32
