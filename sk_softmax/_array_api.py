@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_consistent_length, validate_data
 
 from ._network import XP_DERIVATIVES, forward
 from ._objective import SINGLE_THREADED_BLAS
+from ._precondition import label_moments
 from ._prepare import (
     FitData,
     check_sample_weight,
@@ -370,6 +371,9 @@ def prepare_array_api(estimator, X, y, sample_weight, classes, *, class_weight, 
         class_weight, classes, summary)
     y_true = np.searchsorted(classes, y_host)
     weight = normalised_weight(y_true, weights_in, class_weights, sw_sum)
+    accumulate = xp.float64 if supports_float64(xp, device) else X.dtype
+    pooled = label_moments(X, y_true, weights_in, len(classes), xp=xp, to_host=to_numpy,
+                           dtype=accumulate).pooled(class_weights)
     return ArrayAPIFitData(
         classes=classes, class_counts=class_counts, sw_sum=sw_sum,
         n_features=X.shape[1], n_values=X.shape[0] * X.shape[1],
@@ -378,5 +382,6 @@ def prepare_array_api(estimator, X, y, sample_weight, classes, *, class_weight, 
         make_objective=lambda layout, activation: ArrayAPIObjective(
             X, y_true, weight, layout, activation, xp, device),
         callback_data=dict(X=X, y=y, metadata=metadata),
+        moments=lambda full: (*pooled, None),
         xp=xp, device=device, fitted_classes=_fitted_classes(classes, y),
     )

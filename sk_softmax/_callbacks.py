@@ -76,12 +76,13 @@ class IterationCallbacks:
         return iteration
 
 
-def reconstruction(classes, layout, dtype):
-    """``theta -> fitted attributes``: what a callback needs to predict mid-fit."""
+def reconstruction(classes, layout, dtype, to_theta):
+    """``phi -> fitted attributes``: what a callback needs to predict mid-fit, from the
+    solver's parameters ``phi`` (``to_theta`` maps them to ``theta``)."""
     layout_params = (layout.layer_units, layout.reference, layout.fit_intercept)
 
-    def reconstruct(theta):
-        coefs, intercepts = layout.unpack(np.array(theta), dtype)
+    def reconstruct(phi):
+        coefs, intercepts = layout.unpack(to_theta(np.array(phi)), dtype)
         return {"classes_": classes, "_layout_params": layout_params,
                 "coefs_": coefs, "intercepts_": intercepts}
 

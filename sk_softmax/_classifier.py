@@ -30,6 +30,11 @@ from ._network import (
 )
 from ._objective import L2Penalty, PenalisedObjective
 from ._predict import predictions, read_only
+from ._precondition import (
+    MAX_WHITENED_FEATURES,
+    PreconditionedObjective,
+    preconditioner,
+)
 from ._prepare import prepare_in_memory, reference_index, restored_on_error, shorten
 from ._solver import NON_FINITE, check_result, lbfgs_memory, minimize_objective
 
@@ -268,19 +273,32 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             hessp = data.make_hessp(layout) if self.solver == "trust-ncg" else None
             objective = PenalisedObjective(
                 data.make_objective(layout, self.activation), penalty, hessp)
+            # The solver searches phi, the first layer in centred, scaled coordinates.
+            pre = self._preconditioner(data, layout, penalty.l2_reg_strength)
             callbacks = IterationCallbacks(
                 self, **data.callback_data, max_iter=self.max_iter,
-                reconstruct=reconstruction(data.classes, layout, data.dtype))
+                reconstruct=reconstruction(data.classes, layout, data.dtype, pre.to_theta))
             memory = lbfgs_memory(data.n_values, data.n_features, len(hidden), data.dtype)
             result, loss_curve = self._minimise(
-                objective, self._initial_theta(layout, data.classes), callbacks, memory)
+                PreconditionedObjective(objective, pre),
+                self._initial_phi(layout, data.classes, pre), callbacks, memory)
             n_iter, converged, warning = check_result(
-                result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun)
-            self._set_fitted(layout, data, result, n_iter, converged, loss_curve)
+                result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun,
+                tol=self.tol)
+            self._set_fitted(layout, data, pre.to_theta(result.x), float(result.fun),
+                             n_iter, converged, loss_curve)
         if warning is not None:  # stacklevel 3: fit -> _fit_context -> the caller
             warnings.warn(warning, ConvergenceWarning, stacklevel=3)
         callbacks.end()
         return self
+
+    def _preconditioner(self, data, layout, l2_reg_strength):
+        """The fit's :class:`~sk_softmax._precondition.Preconditioner`: diagonal for
+        L-BFGS, full (whitening) for trust-ncg on up to MAX_WHITENED_FEATURES dense
+        features (docs/user_guide/convergence.md, "Preconditioning")."""
+        full = self.solver == "trust-ncg" and data.n_features <= MAX_WHITENED_FEATURES
+        _, mean, std, covariance = data.moments(full)
+        return preconditioner(layout, mean, std, l2_reg_strength, covariance)
 
     def _prepare(self, X, y, sample_weight, classes):
         """The :class:`~sk_softmax._prepare.FitData` of in-memory or dask data."""
@@ -293,18 +311,18 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                                      class_weight=self.class_weight, solver=self.solver)
         return prepare_in_memory(self, X, *host_inputs(y, sample_weight), classes)
 
-    def _minimise(self, objective, theta0, callbacks, memory):
-        """Run the solver from ``theta0``; return SciPy's result and the loss curve.
+    def _minimise(self, objective, phi0, callbacks, memory):
+        """Run the solver from ``phi0``; return SciPy's result and the loss curve.
 
         After an abnormal stop SciPy's ``fun`` may belong to a rejected trial point:
         it is recomputed at the returned parameters, so ``loss_`` is ``J(x)``.
         """
-        callbacks.begin(theta0)
+        callbacks.begin(phi0)
         # Trial points of a line search may overflow; the solver rejects them, and
         # the accepted parameters are checked for finiteness below.
         with objective, np.errstate(all="ignore"):
             result, loss_curve = minimize_objective(
-                objective, theta0, solver=self.solver,
+                objective, phi0, solver=self.solver,
                 hessp=objective.hessp if self.solver == "trust-ncg" else None,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
                 verbose=self.verbose, on_iteration=callbacks, memory=memory,
@@ -317,8 +335,8 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(NON_FINITE)
         return result, loss_curve
 
-    def _set_fitted(self, layout, data, result, n_iter, converged, loss_curve):
-        """Set the fitted attributes from the solver's result."""
+    def _set_fitted(self, layout, data, theta, loss, n_iter, converged, loss_curve):
+        """Set the fitted attributes from the solver's solution ``theta`` and ``J`` there."""
         self.n_features_in_ = data.n_features
         if data.feature_names is None:
             self.__dict__.pop("feature_names_in_", None)
@@ -329,8 +347,8 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_, self.converged_ = n_iter, converged
         # The symmetric output layer centred (predictions unchanged), docs/math.md.
         self.classes_, self.coefs_, self.intercepts_ = data.fitted(
-            *layout.unpack_centred(result.x, data.dtype, weights=self.alpha == 0))
-        self.loss_, self.loss_curve_ = float(result.fun), loss_curve
+            *layout.unpack_centred(theta, data.dtype, weights=self.alpha == 0))
+        self.loss_, self.loss_curve_ = loss, loss_curve
 
     def _check_architecture(self):
         """Return ``hidden_layer_sizes`` as a tuple of ints >= 1, or raise ValueError."""
@@ -343,8 +361,10 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return sizes
 
-    def _initial_theta(self, layout, classes):
-        """Return the previous solution (warm start), zeros or Glorot-uniform weights.
+    def _initial_phi(self, layout, classes, pre):
+        """The solver's start: the previous solution (warm start), zeros, or
+        Glorot-uniform weights drawn in the preconditioned coordinates (the first layer
+        sees its inputs centred and scaled).
 
         A warm start with other classes is refused (as MLPClassifier does); with
         another architecture it starts afresh.
@@ -356,8 +376,9 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 f"{shorten(self.classes_)}; this fit has {shorten(classes)}. Set "
                 "warm_start=False to start afresh.")
         if warm and self._layout == layout:
-            return layout.pack([to_numpy(c) for c in self.coefs_],
-                               [to_numpy(b) for b in self.intercepts_])
+            with np.errstate(all="ignore"):  # non-finite: refused by the solver's check
+                return pre.to_phi(layout.pack([to_numpy(c) for c in self.coefs_],
+                                              [to_numpy(b) for b in self.intercepts_]))
         if len(layout.shapes) == 1:
             return np.zeros(layout.n_params)
         return glorot_uniform(layout, self.activation, check_random_state(self.random_state))

@@ -237,7 +237,7 @@ intercept_, loss_, loss_curve_, converged_
     >>> clf.scores_.shape
     (3, 6)
     >>> clf.scores_.mean(axis=0).round(3)
-    array([-0.632, -0.336, -0.138, -0.068, -0.063, -0.094])
+    array([-0.632, -0.336, -0.138, -0.068, -0.062, -0.083])
     >>> round(clf.alpha_, 4)
     0.0065
     >>> clf.coef_.shape, pipe.predict(X[:3])

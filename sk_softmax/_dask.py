@@ -12,6 +12,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ._network import ParamLayout
 from ._objective import Objective
+from ._precondition import empty_moments, label_moments
 from ._prepare import (
     FitData,
     check_not_complex,
@@ -91,11 +92,16 @@ def _as_row_chunked(da, X, y, sample_weight, estimator_name):
 
 def _chunk_summary(X, y, sample_weight, estimator_name):
     """Check one chunk as the in-memory fit checks the whole data; return its
-    :func:`~sk_softmax._prepare.label_summary`."""
-    check_array(X, dtype=[np.float64, np.float32], estimator=estimator_name,
-                input_name="X", ensure_min_samples=0)
+    :func:`~sk_softmax._prepare.label_summary` and the
+    :class:`~sk_softmax._precondition.LabelMoments` of its columns by label (the
+    preconditioner's moments, in the same pass)."""
+    X = check_array(X, dtype=[np.float64, np.float32], estimator=estimator_name,
+                    input_name="X", ensure_min_samples=0)
     y = check_targets(y, estimator_name)
-    return label_summary(y, check_sample_weight(sample_weight, len(y)))
+    sample_weight = check_sample_weight(sample_weight, len(y))
+    summary = label_summary(y, sample_weight)
+    codes = np.searchsorted(summary[0], y)
+    return summary, label_moments(X, codes, sample_weight, len(summary[0]))
 
 
 def _chunk_objective(X, y, sample_weight, layout_params, activation, classes,
@@ -197,18 +203,24 @@ def prepare_dask(X, y, sample_weight, classes, *, class_weight, solver, estimato
     chunks = list(zip(_chunk_futures(X), _chunk_futures(y),
                       [None] * n_chunks if sample_weight is None
                       else _chunk_futures(sample_weight)))
-    summaries = client.gather([client.submit(_chunk_summary, *chunk, estimator_name)
-                               for chunk in chunks])
-    summary = merge_summaries(summaries)
+    parts = client.gather([client.submit(_chunk_summary, *chunk, estimator_name)
+                           for chunk in chunks])
+    summary = merge_summaries([part[0] for part in parts])
     classes = resolve_classes(summary[0], classes)
     class_weights, class_counts, sw_sum = class_weights_and_total(
         class_weight, classes, summary)
+    moments = empty_moments(len(classes), X.shape[1])
+    for (labels, _, _), chunk_moments in parts:
+        index = np.searchsorted(classes, labels)
+        moments = moments.merged(chunk_moments.take(index, len(classes)))
+    pooled = moments.pooled(class_weights)
     return FitData(
         classes=classes, class_counts=class_counts, sw_sum=sw_sum,
         n_features=X.shape[1], n_values=int(summary[1].sum()) * X.shape[1],
         feature_names=None, dtype=X.dtype,
         make_objective=lambda layout, activation: DaskObjective(
             client, chunks, layout, activation, classes, class_weights, sw_sum),
+        moments=lambda full: (*pooled, None),
     )
 
 

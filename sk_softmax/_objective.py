@@ -335,7 +335,13 @@ class L2Penalty:
         self.n_coef, self.l2_reg_strength = layout.n_coef, l2_reg_strength
 
     def add(self, theta, loss, gradient):
-        """Return ``loss`` plus the penalty; add its gradient to ``gradient``."""
+        """Return ``loss`` plus the penalty; add its gradient to ``gradient``.
+
+        Without a penalty nothing is added: weights too large to square (a column of
+        1e-300s takes weights of 1e300) would otherwise give ``0 * inf``.
+        """
+        if self.l2_reg_strength == 0:
+            return loss
         weights = theta[: self.n_coef]
         gradient[: self.n_coef] += self.l2_reg_strength * weights
         return loss + 0.5 * self.l2_reg_strength * float(weights @ weights)

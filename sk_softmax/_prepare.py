@@ -23,6 +23,7 @@ from sklearn.utils.validation import _check_y, check_non_negative, validate_data
 
 from ._hessian import HessianProduct
 from ._objective import Objective, blas_threads
+from ._precondition import label_moments, scaled_covariance
 
 #: Entries of a list shown in an error message; longer lists are cut with "...".
 MAX_SHOWN = 10
@@ -77,6 +78,11 @@ class FitData:
     callback_data : dict
         ``X``, ``y`` and ``metadata`` passed to callbacks (None where the data is
         not in memory).
+    moments : callable
+        ``moments(full)`` returns ``(weight_sum, mean, std, covariance)``: the columns'
+        moments under the weights ``s_i``; ``covariance`` is a function
+        ``covariance(centre, scale)`` (:func:`~sk_softmax._precondition.scaled_covariance`)
+        only when ``full`` and the back-end can give it (dense X in memory), else None.
     """
 
     classes: np.ndarray
@@ -89,6 +95,7 @@ class FitData:
     make_objective: Callable
     make_hessp: Any = None
     callback_data: dict = field(default_factory=lambda: dict(X=None, y=None, metadata=None))
+    moments: Any = None
 
     def fitted(self, coefs, intercepts):
         """``classes_``, ``coefs_`` and ``intercepts_`` as the model keeps them (here,
@@ -258,6 +265,16 @@ def prepare_in_memory(estimator, X, y, sample_weight, classes):
     y_true = np.searchsorted(classes, y)
     weight = normalised_weight(y_true, sample_weight, weights, sw_sum)
     n_threads = blas_threads()
+
+    def moments(full):
+        total, mean, std = label_moments(X, y_true, sample_weight, len(classes)).pooled(
+            weights)
+        covariance = None
+        if full and not sp.issparse(X):
+            def covariance(centre, scale):
+                return scaled_covariance(X, weight, centre, scale)
+        return total, mean, std, covariance
+
     return FitData(
         classes=classes, class_counts=class_counts, sw_sum=sw_sum,
         n_features=X.shape[1], n_values=X.nnz if sp.issparse(X) else X.size,
@@ -265,7 +282,7 @@ def prepare_in_memory(estimator, X, y, sample_weight, classes):
         make_objective=lambda layout, activation: Objective(
             X, y_true, weight, layout, activation, n_threads=n_threads),
         make_hessp=lambda layout: HessianProduct(X, y_true, weight, layout),
-        callback_data=dict(X=X, y=y, metadata=metadata),
+        callback_data=dict(X=X, y=y, metadata=metadata), moments=moments,
     )
 
 

@@ -160,15 +160,17 @@ def test_linear_float32_matches_numpy(name, case):
 @pytest.mark.parametrize("converged", [False, True])
 def test_hidden_layers_match_numpy(name, activation, converged):
     """Hidden layers, each activation: float64 fits agree with numpy's to 1e-8, with
-    the same n_iter_: after a fixed budget of 40 iterations, and to convergence where
+    the same n_iter_: after a fixed budget of 20 iterations, and to convergence where
     the optimum is well determined. (A non-convex fit is as sensitive to rounding as
     its own numpy fit: perturbing X by 1e-15 moves a converged relu network by 1e-3,
-    so a converged relu fit is not compared; the 40 iterations are.)"""
+    so a converged relu fit is not compared; the 20 iterations are. Measured on this
+    problem: 1e-11 at 20 iterations, 5e-7 at 40 for the logistic network, whose
+    rounding differences a line search amplifies after iteration 25.)"""
     if converged and activation == "relu":
         pytest.skip("a converged relu network moves by 1e-3 under 1e-15 rounding")
     X, y = _data(n_classes=3)
     params = dict(hidden_layer_sizes=(5,), activation=activation, random_state=0)
-    params.update(dict(alpha=10.0) if converged else dict(alpha=1.0, max_iter=40, tol=0))
+    params.update(dict(alpha=10.0) if converged else dict(alpha=1.0, max_iter=20, tol=0))
     reference, model = _fit_both(name, params, X, y)
     assert model.n_iter_ == reference.n_iter_
     for device_coef, coef in zip(model.coefs_, reference.coefs_):

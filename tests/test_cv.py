@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import check_param_validation, parametrize_w
 from sk_softmax import SoftmaxNNClassifier, SoftmaxNNClassifierCV
 from sk_softmax._cv import ALPHA_DECADES
 
-TIGHT = dict(tol=1e-10, max_iter=5000)
+TIGHT = dict(tol=1e-8, max_iter=5000)
 
 
 @pytest.fixture(scope="module")

@@ -232,15 +232,25 @@ def test_callbacks_see_dask_iterations(client, problem):
 
 
 def test_chunk_functions_in_process(problem):
-    """What the workers run, run here: a chunk's checks and label summary, and its
-    share of the data term (weights over the whole S) adding up to the in-memory one."""
+    """What the workers run, run here: a chunk's checks, label summary and column
+    moments by label (whose merge is the in-memory moments), and its share of the data
+    term (weights over the whole S) adding up to the in-memory one."""
     from sk_softmax._network import ParamLayout
     from sk_softmax._objective import Objective
+    from sk_softmax._precondition import label_moments
     from sk_softmax._prepare import label_summary
 
     X, y, sw = problem
-    assert repr(dask_module._chunk_summary(X[:100], y[:100], sw[:100], "Est")) == repr(
-        label_summary(y[:100], sw[:100]))
+    summary, moments = dask_module._chunk_summary(X[:100], y[:100], sw[:100], "Est")
+    assert repr(summary) == repr(label_summary(y[:100], sw[:100]))
+    expected = label_moments(X[:100], y[:100], sw[:100], 3)
+    for part in ("weight", "mean", "m2"):
+        assert_allclose(getattr(moments, part), getattr(expected, part), rtol=1e-13)
+    _, rest = dask_module._chunk_summary(X[100:], y[100:], sw[100:], "Est")
+    whole = label_moments(X, y, sw, 3)
+    merged = moments.merged(rest)
+    for part in ("weight", "mean", "m2"):
+        assert_allclose(getattr(merged, part), getattr(whole, part), rtol=1e-12)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         dask_module._chunk_summary(np.full((2, 5), np.nan), y[:2], None, "Est")
     layout = ParamLayout([5, 3], None, True)

@@ -11,7 +11,7 @@ from sk_softmax import SoftmaxNNClassifier
 from sk_softmax._network import ParamLayout
 from sk_softmax._objective import loss_gradient
 
-TIGHT = dict(tol=1e-10, max_iter=10_000)
+TIGHT = dict(tol=1e-8, max_iter=10_000)
 
 
 def fit_both(X, y, alpha, C, **params):

@@ -514,10 +514,11 @@ def _separated_line(scale):
 
 
 def test_complete_separation_with_a_singular_information():
-    """Complete separation where the first step already saturates every probability:
-    the information matrix is exactly singular (p (1 - p) = 0 in float64), yet the
-    answer is the SeparationWarning and NaN statistics, not a 'not positive definite'
-    ValueError (the positive-definiteness check is for identified fits only)."""
+    """Complete separation where the fit stopped with every probability saturated (the
+    margins here are 100 or more): the information matrix is exactly singular
+    (p (1 - p) = 0 in float64), yet the answer is the SeparationWarning and NaN
+    statistics, not a 'not positive definite' ValueError (the positive-definiteness
+    check is for identified fits only)."""
     import warnings
 
     import sk_softmax._inference as inference_module
@@ -527,6 +528,7 @@ def test_complete_separation_with_a_singular_information():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = SoftmaxNNClassifier(alpha=0.0, reference_class=0).fit(X, y)
+    model.coefs_[0][:, 1], model.intercepts_[0][1] = 1.0, 0.0  # saturated
     layout = model._layout
     information = inference_module.SoftmaxHessian(
         layout.pack(model.coefs_, model.intercepts_), X, y, np.full(6, 1 / 6),

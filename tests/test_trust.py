@@ -230,16 +230,33 @@ def test_inference_needs_two_weighted_classes(subset):
 
 
 def test_overflowing_newton_products_are_the_non_finite_error():
-    """trust-ncg on data whose Hessian products overflow: the package's one-line
-    'non-finite' ValueError (not SciPy's 'array must not contain infs or NaNs'), and
-    a refit that fails leaves the previous model as it was."""
-    model = SoftmaxNNClassifier(solver="trust-ncg", alpha=1.0).fit(X, y)
-    coef = model.coef_.copy()
-    with pytest.raises(ValueError) as excinfo:
-        model.fit(X * 1e300, y)
-    assert str(excinfo.value) == ("The solver produced non-finite parameters or a "
-                                  "non-finite loss; scale the data or increase alpha.")
-    assert_array_equal(model.coef_, coef)
+    """trust-ncg whose Hessian products overflow: the package's one-line 'non-finite'
+    ValueError (not SciPy's 'array must not contain infs or NaNs')."""
+    from sk_softmax._solver import NON_FINITE, minimize_objective
+
+    def fun(theta):
+        return 0.5 * float(theta @ theta), theta.copy()
+
+    with pytest.raises(ValueError) as excinfo, np.errstate(all="ignore"):
+        minimize_objective(fun, np.ones(3), solver="trust-ncg",
+                           hessp=lambda theta, vector: vector * np.inf, max_iter=5,
+                           max_fun=5, tol=1e-8, verbose=0)
+    assert str(excinfo.value) == NON_FINITE
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "trust-ncg"])
+@pytest.mark.parametrize("factor", [1e300, 1e-300])
+def test_extreme_column_scales_fit_as_the_data_scaled_back(solver, factor):
+    """X * 1e300 or X * 1e-300 (whose products once overflowed, and whose penalty-free
+    J was 0 * inf): the preconditioned fit is the fit of X, with the coefficients
+    divided by the factor (alpha=0, so the optimum scales exactly)."""
+    params = dict(alpha=0.0, reference_class=0, solver=solver, tol=1e-8)
+    model = SoftmaxNNClassifier(**params).fit(X, y)
+    scaled = SoftmaxNNClassifier(**params).fit(X * factor, y)
+    assert scaled.converged_
+    assert scaled.loss_ == pytest.approx(model.loss_, rel=1e-9)
+    assert_allclose(scaled.coef_ * factor, model.coef_, rtol=1e-4, atol=1e-6)
+    assert_allclose(scaled.predict_proba(X * factor), model.predict_proba(X), atol=1e-6)
 
 
 def test_other_solver_errors_pass_through():
