@@ -405,6 +405,7 @@ def format_summary(result, classes, reference, level=0.95, odds_ratios=False):
     if result.separated.size:
         lines.append(f"separated: no maximum-likelihood estimate for class(es) "
                      f"{', '.join(map(str, result.separated))}; their statistics are nan")
+    lines += result.condition_note()
     for label, rows in blocks:
         if rows is None:
             lines += ["", f"class = {label}: reference class, every coefficient fixed at 0"]
@@ -429,19 +430,13 @@ def summary_command(args):
     design = features.fit_transform(table.frame[numeric + categorical])
     X = pd.DataFrame(np.asarray(design, dtype=np.float64),
                      columns=[str(c) for c in features.get_feature_names_out()])
-    # Fitted on standardised columns (columns of very different scales defeat the
-    # solver), then mapped back to the original units, where inference is computed.
-    mean, scale = X.mean().to_numpy(), X.std(ddof=0).to_numpy().copy()
-    scale[scale == 0] = 1
+    # Columns of any scale: the estimator's preconditioner centres and scales them.
     model = SoftmaxNNClassifier(
         alpha=0.0, reference_class=label_of(args.reference_class, y), solver="trust-ncg",
-        tol=1e-8, max_iter=args.max_iter or 500).fit((X - mean) / scale, y)
+        tol=1e-8, max_iter=args.max_iter or 500).fit(X, y)
     if not model.converged_:
         raise CLIError("the maximum-likelihood fit did not converge (separable classes "
                        "or collinear features?); no standard errors to report")
-    W, b = model.coefs_[0], model.intercepts_[0]
-    model.coefs_ = [(W / scale[:, np.newaxis]).astype(W.dtype)]
-    model.intercepts_ = [(b - (mean / scale) @ W).astype(b.dtype)]
     result = model.inference(X, y, cov_type=args.cov_type)
     text = format_summary(result, model.classes_, model.reference_class,
                           odds_ratios=args.odds_ratios)

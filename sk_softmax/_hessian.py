@@ -8,6 +8,7 @@ import scipy.sparse as sp
 
 from ._loss import softmax
 from ._network import forward
+from ._objective import block_rows, row_blocks
 
 
 class SoftmaxHessian:
@@ -35,12 +36,18 @@ class SoftmaxHessian:
         Normalised weights ``w_i = s_i / S``.
     layout : ParamLayout
         Must have no hidden layers.
+    design : {ndarray, sparse matrix} or None, default=None
+        The rows ``z~_i`` the matrices are assembled on (:meth:`matrix`,
+        :meth:`score_outer`), with the column of ones: the Hessian in the coordinates
+        ``phi`` of ``theta = T phi`` whose design it is (docs/math.md,
+        "Preconditioning"); None for ``[X, 1]`` (``theta`` itself).
     """
 
-    def __init__(self, theta, X, y_true, weight, layout):
+    def __init__(self, theta, X, y_true, weight, layout, design=None):
         if len(layout.shapes) != 1:
             raise ValueError("The Hessian is implemented for softmax regression only.")
         self.X, self.y_true, self.layout, self.weight = X, y_true, layout, weight
+        self.design = design
         self.theta = theta
         coefs, intercepts = layout.unpack(theta, np.float64)
         self.proba = softmax(forward(X, coefs, intercepts, "identity")[-1])
@@ -60,10 +67,7 @@ class SoftmaxHessian:
         ``column_weight(j, k)`` returns the per-sample weights ``c(j, k)``; the result
         is a (n_params, n_params) matrix in ``theta`` order.
         """
-        X = self.X
-        if self.layout.fit_intercept:
-            ones = np.ones((X.shape[0], 1))
-            X = sp.hstack([X, ones], format="csr") if sp.issparse(X) else np.hstack([X, ones])
+        X = self._design()
         free = self.layout.free
         n_dof, n_free = X.shape[1], len(free)
         blocks = np.empty((n_dof, n_free, n_dof, n_free))
@@ -75,6 +79,27 @@ class SoftmaxHessian:
                 blocks[:, a, :, b] = block
                 blocks[:, b, :, a] = block.T
         return blocks.reshape(n_dof * n_free, n_dof * n_free)
+
+    def gradient(self):
+        """Return the data term's gradient ``sum_i w_i z~_i kron (p_i - y_i)`` on the
+        free classes, in ``theta`` order, on the rows of :meth:`_blocks` (the design)."""
+        residual = self.proba.copy()
+        residual[np.arange(len(self.y_true)), self.y_true] -= 1
+        residual *= self.weight[:, np.newaxis]
+        design = self._design()
+        grad = np.asarray(design.T @ residual[:, self.layout.free], dtype=np.float64)
+        n_features = self.layout.layer_units[0]
+        return np.concatenate([grad[:n_features].ravel(), grad[n_features:].ravel()])
+
+    def _design(self):
+        """``[X, 1]`` (the ones only with an intercept), or the given design."""
+        if self.design is not None:
+            return self.design
+        X = self.X
+        if self.layout.fit_intercept:
+            ones = np.ones((X.shape[0], 1))
+            X = sp.hstack([X, ones], format="csr") if sp.issparse(X) else np.hstack([X, ones])
+        return X
 
     def matrix(self):
         """Return the full Hessian, (n_params, n_params), in ``theta`` order."""
@@ -93,15 +118,57 @@ class SoftmaxHessian:
 
 
 class HessianProduct:
-    """``hessp(theta, vector)`` of the data term, for scipy's trust-region solvers:
-    ``P`` is recomputed only when ``theta`` changes. Arguments as
-    :class:`SoftmaxHessian`'s, without ``theta``."""
+    """``hessp(theta, vector)`` of the data term, for scipy's trust-region solvers.
+
+    The product of :meth:`SoftmaxHessian.product`, in row blocks (the data term's, of
+    :func:`~sk_softmax._objective.block_rows`) and unit-major (``(n_classes, rows)``,
+    so that every reduction runs along a contiguous axis) into buffers allocated once:
+    ``P`` of each block is recomputed only when ``theta`` changes. Arguments as
+    :class:`SoftmaxHessian`'s, without ``theta``; float64 throughout.
+    """
 
     def __init__(self, X, y_true, weight, layout):
-        self.args = (X, y_true, weight, layout)
-        self.hessian = None
+        if len(layout.shapes) != 1:
+            raise ValueError("The Hessian is implemented for softmax regression only.")
+        self.layout, self.sparse = layout, sp.issparse(X)
+        n_classes = layout.layer_units[-1]
+        rows = block_rows(X, n_classes, 1)
+        self.blocks = []
+        for index, X_block, X_block_t in row_blocks(X, rows):
+            n_rows = index.stop - index.start
+            self.blocks.append((X_block, X_block_t, np.asarray(weight[index], np.float64),
+                                np.empty((n_classes, n_rows)), np.empty((n_classes, n_rows))))
+        self.theta = None
+
+    def _logits_t(self, X_block, X_block_t, coef, intercept, out):
+        if self.sparse:
+            np.copyto(out, np.asarray(X_block @ coef).T)
+        else:
+            np.matmul(coef.T, X_block_t, out=out)
+        out += intercept[:, np.newaxis]
+        return out
 
     def __call__(self, theta, vector):
-        if self.hessian is None or not np.array_equal(theta, self.hessian.theta):
-            self.hessian = SoftmaxHessian(theta.copy(), *self.args)
-        return self.hessian.product(vector)
+        layout = self.layout
+        if self.theta is None or not np.array_equal(theta, self.theta):
+            self.theta = theta.copy()
+            coefs, intercepts = layout.unpack(theta, np.float64)
+            for X_block, X_block_t, _, proba_t, _ in self.blocks:
+                self._logits_t(X_block, X_block_t, coefs[0], intercepts[0], proba_t)
+                proba_t -= proba_t.max(axis=0)
+                np.exp(proba_t, out=proba_t)
+                proba_t /= proba_t.sum(axis=0)
+        coefs, intercepts = layout.unpack(vector, np.float64)
+        coef_grad = np.zeros(coefs[0].shape[::-1])
+        intercept_grad = np.zeros(len(intercepts[0]))
+        for X_block, X_block_t, weight, proba_t, buffer in self.blocks:
+            U = self._logits_t(X_block, X_block_t, coefs[0], intercepts[0], buffer)
+            U *= proba_t                   # P * U
+            mean = U.sum(axis=0)           # rowsum(P * U)
+            mean *= weight
+            U *= weight
+            U -= proba_t * mean            # R = w * P * (U - rowsum(P * U))
+            coef_grad += np.asarray(U @ X_block) if not self.sparse else (
+                np.asarray((X_block_t @ U.T).T))
+            intercept_grad += U.sum(axis=1)
+        return layout.pack([coef_grad.T], [intercept_grad])

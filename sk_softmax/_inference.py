@@ -11,10 +11,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _statistics
 from ._array_api import model_namespace
 from ._hessian import SoftmaxHessian
-from ._identification import SeparationWarning, check_design_rank, separated_classes
+from ._identification import (
+    CONDITION_NOTE,
+    SeparationWarning,
+    StandardisedDesign,
+    certify_estimate_exists,
+    check_design_rank,
+    separated_classes,
+)
 from ._loss import log_softmax
 from ._network import forward, logistic_regression_layout
-from ._objective import L2Penalty
 from ._prepare import (
     check_sample_weight,
     class_weights_and_total,
@@ -62,6 +68,9 @@ class InferenceResult:
     separated : ndarray
         The classes whose coefficients a (quasi-)complete separation leaves
         unbounded (their statistics are NaN); empty when there is none.
+    condition_number : float or None
+        Of the standardised design (centred, scaled columns) when ``alpha=0``: above
+        1000 the summary notes the near-collinearity; None with ``alpha > 0``.
 
     A result computed by ``inference`` also keeps the fit's parameters and data (a
     reference to ``X``, the labels and weights) for :meth:`marginal_effects`,
@@ -71,7 +80,7 @@ class InferenceResult:
 
     def __init__(self, estimates, std_errs, cov, cov_type, llf, llnull, n_obs, k,
                  classes, feature_names, has_intercept=True, separated=(),
-                 complete_separation=False):
+                 complete_separation=False, condition_number=None):
         (self.coef, self.intercept), (self.std_err_coef, self.std_err_intercept) = (
             estimates, std_errs
         )
@@ -87,6 +96,15 @@ class InferenceResult:
         self.classes, self.feature_names = classes, feature_names
         self.has_intercept = has_intercept
         self.separated = np.asarray(separated)
+        self.condition_number = condition_number
+
+    def condition_note(self):
+        """``[line]`` when the standardised design's condition number is above
+        :data:`~sk_softmax._identification.CONDITION_NOTE`, else ``[]``."""
+        if self.condition_number is None or self.condition_number <= CONDITION_NOTE:
+            return []
+        return [f"Condition number of the standardised design: {self.condition_number:.3g}:"
+                " some features are nearly collinear, and their standard errors are large."]
 
     def conf_int(self, level=0.95):
         """Return ``(lower, upper)`` normal confidence intervals for ``coef`` and
@@ -128,6 +146,7 @@ class InferenceResult:
         if self.separated.size:
             lines.append(f"Separation: no maximum-likelihood estimate for class(es) "
                          f"{shorten(self.separated)}; their statistics are NaN.")
+        lines += self.condition_note()
         width = max([9] + [len(str(name)) + 2 for name in self.feature_names])
         header = (f"{'':<{width}}{'coef':>11}{'std err':>11}{'z':>9}{'P>|z|':>9}"
                   f"{'[' + pct:>11}{pct + ']':>11}")
@@ -293,10 +312,10 @@ def inference(model, X, y, sample_weight, cov_type):
             "inference() needs rows of at least two classes with positive weight; these "
             f"have {shorten(model.classes_[weighted])} only (no likelihood to compare "
             "with the intercept-only model).")
-    separated = np.zeros(len(model.classes_), dtype=bool)
+    design = StandardisedDesign(X, sample_weight, model.fit_intercept)
+    condition = None
     if model.alpha == 0:  # a penalised estimate is identified and always exists
-        check_design_rank(X, sample_weight, model.fit_intercept, feature_names(model, X))
-        separated = _separation(model, X, y_true, sample_weight)
+        condition = check_design_rank(design, feature_names(model, X))
     if model.alpha > 0:
         warnings.warn(
             f"alpha={model.alpha} > 0: the covariance is that of the penalised "
@@ -304,7 +323,8 @@ def inference(model, X, y, sample_weight, cov_type):
             "estimate. Fit with alpha=0 for classical standard errors.",
             UserWarning, stacklevel=3,
         )
-    return inference_result(model, X, y_true, sample_weight, cov_type, separated)
+    return inference_result(model, X, y_true, sample_weight, cov_type, design=design,
+                            condition_number=condition, check_separation=model.alpha == 0)
 
 
 def feature_names(model, X):
@@ -314,14 +334,15 @@ def feature_names(model, X):
 
 
 def _separation(model, X, y_true, sample_weight):
-    """The separated classes (bool per class), warning when there are any."""
+    """The separated classes (bool per class) by the linear programme, warning when
+    there are any."""
     layout = model._layout
     separated = separated_classes(X, y_true, sample_weight, model.fit_intercept,
                                   len(model.classes_), layout.reference)
     if separated is None:
         warnings.warn("The data is too large to check for separation: if the "
                       "classes are separated, the standard errors are meaningless.",
-                      SeparationWarning, stacklevel=4)
+                      SeparationWarning, stacklevel=5)
         return np.zeros(len(model.classes_), dtype=bool)
     if separated.any():
         warnings.warn(
@@ -330,32 +351,67 @@ def _separation(model, X, y_true, sample_weight):
             f"class(es) {shorten(model.classes_[separated])} (relative to the reference "
             "class) grow without bound; their statistics are set to NaN. Remove the "
             "separating features, merge classes, or fit with alpha > 0.",
-            SeparationWarning, stacklevel=4)
+            SeparationWarning, stacklevel=5)
     return separated
 
 
-def inference_result(model, X, y_true, sample_weight, cov_type, separated=None):
+#: ``inference`` warns when the fit stopped farther than this from the optimum, in
+#: standard errors (the Newton decrement: the Mahalanobis length of the Newton step).
+NEWTON_DISTANCE_NOTE = 0.01
+
+
+def transform_matrix(preconditioner, n_params):
+    """``T`` as a matrix: ``theta = T phi``."""
+    return np.column_stack([preconditioner.to_theta(e) for e in np.eye(n_params)])
+
+
+def inference_result(model, X, y_true, sample_weight, cov_type, separated=None, *,
+                     design=None, condition_number=None, check_separation=False):
     """The :class:`InferenceResult` of a fitted softmax regression on validated data.
 
     ``sample_weight`` are the ``s_i`` (sample weights times class weights);
-    ``separated`` (bool per class) marks the classes whose statistics are NaN.
-    Standard errors of ``coef_`` and ``intercept_`` are ``sqrt(diag(M cov M^T))``
-    with ``M`` the linear map from the free parameters; entries that no free
-    parameter moves (the reference class, absent intercepts) are NaN.
+    ``separated`` (bool per class) marks the classes whose statistics are NaN; with
+    ``check_separation`` it is found here: by the existence certificate
+    (:func:`~sk_softmax._identification.certify_estimate_exists`), else by the linear
+    programme. Every matrix is built and inverted on the standardised design ``z~``
+    (``design``, :class:`~sk_softmax._identification.StandardisedDesign`) and mapped
+    back, ``cov = T cov_phi T^T``. Standard errors of ``coef_`` and ``intercept_`` are
+    ``sqrt(diag(M cov M^T))`` with ``M`` the linear map from the free parameters;
+    entries that no free parameter moves (the reference class, absent intercepts) are
+    NaN. Warns when the fit is more than :data:`NEWTON_DISTANCE_NOTE` standard errors
+    from the optimum.
     """
     layout, sw_sum = model._layout, sample_weight.sum()
     theta = layout.pack(model.coefs_, model.intercepts_)
+    if design is None:
+        design = StandardisedDesign(X, sample_weight, model.fit_intercept)
+    transform = transform_matrix(design.preconditioner(layout), len(theta))
+    z = design.matrix()
     hessian = SoftmaxHessian(theta, X.astype(np.float64), y_true,
-                             sample_weight / sw_sum, layout)
-    information = L2Penalty(layout, model.alpha / sw_sum).add_to_matrix(hessian.matrix())
+                             sample_weight / sw_sum, layout, design=z)
+    l2, weights = model.alpha / sw_sum, transform[: layout.n_coef]
+    information = hessian.matrix() + l2 * weights.T @ weights
+    gradient = hessian.gradient() + weights.T @ (l2 * theta[: layout.n_coef])
     centred = layout.reference is None and model.fit_intercept
     n_free = layout.n_params - centred  # k: free, identified parameters (docs/math.md)
     classes = model.classes_
+    if check_separation:
+        certified, _ = certify_estimate_exists(
+            sw_sum * information, sw_sum * gradient, z[sample_weight > 0], layout)
+        separated = (np.zeros(len(classes), bool) if certified
+                     else _separation(model, X, y_true, sample_weight))
     separated = np.zeros(len(classes), bool) if separated is None else separated
     if not centred and not separated.any():
         check_positive_definite(information)
-    cov = free_cov(information, hessian.score_outer(), sw_sum, cov_type,
-                   pseudo_inverse=centred or separated.any())
+        _warn_if_far_from_optimum(information, gradient, sw_sum)
+    cov = transform @ free_cov(
+        information, hessian.score_outer() if cov_type == "HC0" else None, sw_sum,
+        cov_type, pseudo_inverse=centred or separated.any()) @ transform.T
+    if centred:  # the covariance of the centred intercepts: the pseudo-inverse's
+        shift = np.zeros(len(theta))
+        shift[layout.n_coef:] = 1 / np.sqrt(len(layout.free))
+        projection = np.eye(len(theta)) - np.outer(shift, shift)
+        cov = projection @ cov @ projection
     # Rows of coef_: one per class, or one (class 1 against class 0) for two classes.
     unreliable = separated if len(classes) > 2 else separated.any(keepdims=True)
     std_errs = []
@@ -370,15 +426,30 @@ def inference_result(model, X, y_true, sample_weight, cov_type, separated=None):
     own_log_proba = log_proba[np.arange(len(y_true)), y_true]
     llf = float(sample_weight @ own_log_proba)
     result = InferenceResult(
-        (model.coef_, model.intercept_), std_errs, cov, cov_type, llf,
+        (model.coef_, model.intercept_), std_errs, (cov + cov.T) / 2, cov_type, llf,
         null_log_likelihood(y_true, sample_weight, len(classes)), sw_sum,
         n_free, classes[1:] if len(classes) == 2 else classes,
         feature_names(model, X), model.fit_intercept, classes[separated],
         complete_separation=separated.any() and bool(np.all(own_log_proba > -1e-6)),
+        condition_number=condition_number,
     )
     result._fit = FitData(theta, layout, X, y_true, sample_weight, classes, separated,
                           model.alpha, n_free, hasattr(model, "feature_names_in_"))
     return result
+
+
+def _warn_if_far_from_optimum(information, gradient, sw_sum):
+    """Warn when the Newton step from the fit is longer than
+    :data:`NEWTON_DISTANCE_NOTE` standard errors (``sqrt(S g' H^-1 g)``, the Mahalanobis
+    distance to where one Newton step lands, in the covariance's own metric)."""
+    distance = float(np.sqrt(max(sw_sum * gradient @ np.linalg.solve(information, gradient),
+                                 0.0)))
+    if distance > NEWTON_DISTANCE_NOTE:
+        warnings.warn(
+            f"The fit stopped about {distance:.2g} standard errors (Mahalanobis distance "
+            "of one Newton step) from the optimum: the statistics are those of the "
+            "fitted coefficients, not of the estimate. Refit with a smaller tol (e.g. "
+            "tol=1e-8) or solver='trust-ncg'.", UserWarning, stacklevel=5)
 
 
 def check_positive_definite(information):

@@ -117,6 +117,22 @@ class _SingleThreadedBLAS:
 SINGLE_THREADED_BLAS = _SingleThreadedBLAS()
 
 
+def block_rows(X, units, n_threads, first_units=None):
+    """Rows of a block of the passes over X: about :func:`block_values` values (X and
+    the activations' ``units``) per thread; threads share the GIL between numpy calls,
+    so larger blocks mean fewer calls. A sparse block (scipy's products use no BLAS and
+    hold the GIL: one thread) holds :data:`SPARSE_BLOCK_FACTOR` times the entries of
+    its dense gradient product (``n_features x first_units``)."""
+    n_features = X.shape[1]
+    values = row_values(X, units)
+    per_thread = BLOCK_VALUES if sp.issparse(X) else block_values()
+    rows = max(32, int(per_thread * n_threads // values))
+    if sp.issparse(X):
+        first_layer = n_features * (units if first_units is None else first_units)
+        rows = max(rows, int(SPARSE_BLOCK_FACTOR * first_layer / max(values - units, 1)))
+    return rows
+
+
 def row_values(X, units):
     """Values a row of X and its activations hold: features (non-zeros if sparse) + units."""
     n_samples, n_features = X.shape
@@ -131,7 +147,7 @@ def _sparse_view(format, data, indices, indptr, shape):
     return matrix
 
 
-def _row_blocks(X, block_rows):
+def row_blocks(X, rows_per_block):
     """Split X into row blocks without copying its values.
 
     Returns a list of ``(rows, X_block, X_block_t)``: views of a dense X (and their
@@ -142,7 +158,7 @@ def _row_blocks(X, block_rows):
     n_samples, n_features = X.shape
     if sp.issparse(X) and X.format != "csr":
         return [(slice(0, n_samples), X, X.T)]
-    bounds = list(range(0, n_samples, block_rows)) + [n_samples]
+    bounds = list(range(0, n_samples, rows_per_block)) + [n_samples]
     blocks = []
     for start, stop in zip(bounds[:-1], bounds[1:]):
         if sp.issparse(X):
@@ -197,21 +213,12 @@ class Objective:
         values = row_values(X, units)
         n_useful = max(1, int(n_samples * values // MIN_VALUES_PER_THREAD))
         n_threads = max(1, min(n_threads, n_useful))
-        # Threads share the GIL between numpy calls: larger blocks, fewer calls.
-        # (scipy's sparse products do not use the BLAS: its kernel decides nothing.)
-        per_thread = BLOCK_VALUES if self.sparse else block_values()
-        block_rows = max(32, int(per_thread * n_threads // values))
-        if self.sparse:
-            # scipy's sparse products hold the GIL: one thread. Each block's gradient
-            # product fills a dense (n_features, fan_out) array: let a block's
-            # non-zeros outnumber it (an evaluation then costs scipy's two products).
+        rows_per_block = block_rows(X, units, n_threads, layout.layer_units[1])
+        if self.sparse:  # scipy's sparse products hold the GIL: one thread
             n_threads = 1
-            first_layer = n_features * layout.layer_units[1]
-            block_rows = max(block_rows,
-                             int(SPARSE_BLOCK_FACTOR * first_layer / max(values - units, 1)))
         weight = np.asarray(weight, dtype=np.float64)
         self.blocks = []
-        for rows, X_block, X_block_t in _row_blocks(X, block_rows):
+        for rows, X_block, X_block_t in row_blocks(X, rows_per_block):
             n_rows = rows.stop - rows.start
             # Label positions in the block's (n_classes, n_rows) logits, as int32
             # where they fit (half the memory of intp).

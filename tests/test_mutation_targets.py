@@ -17,26 +17,32 @@ from sk_softmax._network import ParamLayout, glorot_uniform
 UNDER_MUTMUT = "mutants" in os.path.normpath(sk_softmax.__file__).split(os.sep)
 
 
-def test_hessian_product_recomputes_p_only_when_theta_changes():
-    """HessianProduct keeps the SoftmaxHessian (and its P) while theta is unchanged,
-    compares by value (a copy of theta, not the caller's array), and rebuilds it when
-    theta changes."""
+def test_hessian_product_recomputes_p_only_when_theta_changes(monkeypatch):
+    """HessianProduct keeps P while theta is unchanged, compares by value (a copy of
+    theta, not the caller's array), and recomputes it when theta changes; in row blocks
+    (here 7 rows each, the last shorter) it equals SoftmaxHessian's one-pass product."""
+    import sk_softmax._hessian as hessian_module
+
+    monkeypatch.setattr(hessian_module, "block_rows", lambda *args: 7)
     X, y = make_problem(n_samples=30, n_features=3, n_classes=3, seed=1)
     layout = ParamLayout([3, 3], 0, True)
     weight = np.full(30, 1 / 30)
     product = HessianProduct(X, y, weight, layout)
+    assert [len(block[2]) for block in product.blocks] == [7, 7, 7, 7, 2]
     theta = np.random.default_rng(2).standard_normal(layout.n_params)
     vector = np.random.default_rng(3).standard_normal(layout.n_params)
     first = product(theta, vector)
-    hessian = product.hessian
-    assert hessian.theta is not theta and np.array_equal(hessian.theta, theta)
+    assert_allclose(first, SoftmaxHessian(theta, X, y, weight, layout).product(vector),
+                    rtol=1e-14)
+    stored = product.theta
+    assert stored is not theta and np.array_equal(stored, theta)
     assert_allclose(product(theta.copy(), vector), first, rtol=0)
-    assert product.hessian is hessian  # same theta by value: P kept
+    assert product.theta is stored  # same theta by value: P kept
     theta += 0.5  # changed in place: detected through the stored copy
     changed = product(theta, vector)
-    assert product.hessian is not hessian
+    assert product.theta is not stored
     expected = SoftmaxHessian(theta, X, y, weight, layout).product(vector)
-    assert_allclose(changed, expected, rtol=1e-15)
+    assert_allclose(changed, expected, rtol=1e-14)
     assert not np.allclose(changed, first)
 
 
