@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_consistent_length, validate_data
 
 from ._network import XP_DERIVATIVES, forward
 from ._objective import SINGLE_THREADED_BLAS
-from ._precondition import label_moments
+from ._precondition import label_moments, scaled_covariance
 from ._prepare import (
     FitData,
     check_sample_weight,
@@ -382,6 +382,8 @@ def prepare_array_api(estimator, X, y, sample_weight, classes, *, class_weight, 
         make_objective=lambda layout, activation: ArrayAPIObjective(
             X, y_true, weight, layout, activation, xp, device),
         callback_data=dict(X=X, y=y, metadata=metadata),
-        moments=lambda full: (*pooled, None),
+        moments=lambda full: (*pooled, (lambda centre, scale: scaled_covariance(
+            X, weight, centre, scale, xp=xp, to_host=to_numpy, dtype=accumulate))
+            if full else None),
         xp=xp, device=device, fitted_classes=_fitted_classes(classes, y),
     )

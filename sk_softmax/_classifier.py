@@ -32,6 +32,8 @@ from ._objective import L2Penalty, PenalisedObjective
 from ._predict import predictions, read_only
 from ._precondition import (
     MAX_WHITENED_FEATURES,
+    WHITENING_FEATURES_PER_CLASS,
+    WHITENING_ROWS_PER_FEATURE,
     PreconditionedObjective,
     preconditioner,
 )
@@ -293,10 +295,14 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _preconditioner(self, data, layout, l2_reg_strength):
-        """The fit's :class:`~sk_softmax._precondition.Preconditioner`: diagonal for
-        L-BFGS, full (whitening) for trust-ncg on up to MAX_WHITENED_FEATURES dense
-        features (docs/user_guide/convergence.md, "Preconditioning")."""
-        full = self.solver == "trust-ncg" and data.n_features <= MAX_WHITENED_FEATURES
+        """The fit's :class:`~sk_softmax._precondition.Preconditioner`: diagonal, or
+        whitening for softmax regression on few enough dense features that are nearly
+        collinear (docs/user_guide/convergence.md, "Preconditioning")."""
+        n_classes, n_features = layout.layer_units[-1], data.n_features
+        full = (len(layout.shapes) == 1
+                and n_features <= min(MAX_WHITENED_FEATURES,
+                                      WHITENING_FEATURES_PER_CLASS * n_classes)
+                and data.n_values >= WHITENING_ROWS_PER_FEATURE * n_features**2)
         _, mean, std, covariance = data.moments(full)
         return preconditioner(layout, mean, std, l2_reg_strength, covariance)
 

@@ -12,7 +12,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ._network import ParamLayout
 from ._objective import Objective
-from ._precondition import empty_moments, label_moments
+from ._precondition import empty_moments, label_moments, scaled_covariance
 from ._prepare import (
     FitData,
     check_not_complex,
@@ -112,6 +112,15 @@ def _chunk_objective(X, y, sample_weight, layout_params, activation, classes,
     weight = normalised_weight(y_true, check_sample_weight(sample_weight, len(y)),
                                class_weights, sw_sum)
     return Objective(X, y_true, weight, ParamLayout(*layout_params), activation)
+
+
+def _chunk_covariance(X, y, sample_weight, classes, class_weights, sw_sum, centre, scale):
+    """The chunk's share of the scaled columns' second moments under the fit's
+    normalised weights (whose sum over all chunks is 1)."""
+    y_true = np.searchsorted(classes, y)
+    weight = normalised_weight(y_true, check_sample_weight(sample_weight, len(y)),
+                               class_weights, sw_sum)
+    return scaled_covariance(X, weight, centre, scale)
 
 
 #: Tries of an evaluation whose connection to a worker fails, and the pause between.
@@ -214,13 +223,19 @@ def prepare_dask(X, y, sample_weight, classes, *, class_weight, solver, estimato
         index = np.searchsorted(classes, labels)
         moments = moments.merged(chunk_moments.take(index, len(classes)))
     pooled = moments.pooled(class_weights)
+
+    def covariance(centre, scale):  # a second pass, only where whitening may pay
+        return sum(client.gather([
+            client.submit(_chunk_covariance, *chunk, classes, class_weights, sw_sum,
+                          centre, scale) for chunk in chunks]))
+
     return FitData(
         classes=classes, class_counts=class_counts, sw_sum=sw_sum,
         n_features=X.shape[1], n_values=int(summary[1].sum()) * X.shape[1],
         feature_names=None, dtype=X.dtype,
         make_objective=lambda layout, activation: DaskObjective(
             client, chunks, layout, activation, classes, class_weights, sw_sum),
-        moments=lambda full: (*pooled, None),
+        moments=lambda full: (*pooled, covariance if full else None),
     )
 
 

@@ -84,7 +84,7 @@ class StandardisedDesign:
         w = self.sample_weight
         centre = self.mean if self.fit_intercept else np.zeros_like(self.mean)
         if not sp.issparse(self.X):
-            return scaled_covariance(self.X, w, centre, self.scale)
+            return scaled_covariance(self.X, w, centre, self.scale) / w.sum()
         gram = self.X.T @ (sp.diags(w) @ self.X)
         gram = np.asarray(gram.toarray(), dtype=np.float64) / w.sum()
         return (gram - np.outer(centre, centre)) / np.outer(self.scale, self.scale)

@@ -18,10 +18,21 @@ DEVICE_MOMENT_BLOCK_VALUES = 2**24
 #: it): enough to centre, and a mean of rounding size is exactly zero.
 MEAN_BITS = 20
 
-#: Whitening (a full ``M``) is used by trust-ncg on dense X with at most this many
-#: features: its ``p x p`` covariance costs ``n p**2`` once and its eigendecomposition
-#: ``p**3``; each product with it ``p**2`` per output unit, far below a pass over X.
+#: Whitening (a full ``M``) is considered for softmax regression on dense X with at most
+#: ``WHITENING_FEATURES_PER_CLASS * n_classes`` (and at most ``MAX_WHITENED_FEATURES``)
+#: features: its ``p x p`` covariance costs ``n p**2`` once, at most 8 evaluations of J
+#: (each about ``4 n p K``), its eigendecomposition ``p**3``, and each product with it
+#: ``p**2`` per class, far below a pass over X.
+WHITENING_FEATURES_PER_CLASS = 32
 MAX_WHITENED_FEATURES = 1024
+#: ... and with at least this many rows per feature: the correlation matrix of fewer
+#: rows is singular or nearly so by construction, not because the columns are
+#: collinear, and whitening would amplify directions the rows do not determine.
+WHITENING_ROWS_PER_FEATURE = 10
+
+#: ... and used where the columns' correlation matrix has a condition number above this
+#: (nearly collinear columns, which a diagonal cannot separate).
+WHITEN_CONDITION = 1e3
 
 #: Eigenvalues of the whitened matrix (relative to its largest) are floored here, so that
 #: directions the data hardly determine are amplified at most ``1000`` times.
@@ -204,18 +215,38 @@ def _sparse_moments(X, codes, weight, n_labels):
     return LabelMoments(label_weight, mean, m2, unit)
 
 
-def scaled_covariance(X, weight, centre, scale):
-    """``sum_i w_i z_i z_i^T / sum_i w_i`` with ``z_i = (x_i - centre) / scale``, for a
-    dense X, by row blocks (the covariance of the scaled columns: never a square of
-    X's own values)."""
+def scaled_covariance(X, weight, centre, scale, xp=None, to_host=np.asarray, dtype=None):
+    """``sum_i w_i z_i z_i^T`` with ``z_i = (x_i - centre) / scale`` (the weighted second
+    moments of the scaled columns: never a square of X's own values), for a dense X, by
+    row blocks, computed where X is.
+
+    Parameters
+    ----------
+    X : {ndarray, array of ``xp``} of shape (n_samples, n_features)
+    weight : ndarray of float64 of shape (n_samples,)
+        Row weights (on the host).
+    centre, scale : ndarray of shape (n_features,)
+    xp, to_host, dtype
+        As for :func:`label_moments`.
+    """
+    if xp is None:
+        from sklearn.externals.array_api_compat import numpy as xp
+    dtype = xp.float64 if dtype is None else dtype
+    device = getattr(X, "device", None)
     n_samples, n_features = X.shape
-    block_rows = max(1, MOMENT_BLOCK_VALUES // max(n_features, 1))
+    values = MOMENT_BLOCK_VALUES if xp.__name__.endswith("numpy") else (
+        DEVICE_MOMENT_BLOCK_VALUES)
+    block_rows = max(1, values // max(n_features, 1))
+    centre, reciprocal = (xp.asarray(a, dtype=dtype, device=device)
+                          for a in (centre, 1 / np.asarray(scale, dtype=np.float64)))
     total = np.zeros((n_features, n_features))
     for start in range(0, n_samples, block_rows):
-        rows = slice(start, start + block_rows)
-        z = (np.asarray(X[rows], dtype=np.float64) - centre) / scale
-        total += z.T @ (z * weight[rows, np.newaxis])
-    return total / weight.sum()
+        stop = min(start + block_rows, n_samples)
+        z = (xp.astype(X[start:stop, ...], dtype, copy=False) - centre) * reciprocal
+        w = xp.asarray(np.ascontiguousarray(weight[start:stop])[:, np.newaxis], dtype=dtype,
+                       device=device)
+        total += np.asarray(to_host(xp.matmul(z.T, z * w)), dtype=np.float64)
+    return total
 
 
 class Preconditioner:
@@ -291,9 +322,15 @@ def preconditioner(layout, mean, std, l2_reg_strength, covariance=None):
         M   = diag(1 / s_j), each rounded to a power of two      (diagonal, Jacobi)
         M   = D^-1 R^-1/2,  R = D^-1 (cov + K l2 I) D^-1,  D = diag(s_j)   (full)
 
-    with ``R``'s eigenvalues floored at :data:`WHITENING_FLOOR` times its largest. The
-    diagonal's powers of two make ``M`` exact to apply and the same whatever the last
-    bits of the moments (in memory, on dask, on a device), and ``mu`` is rounded to
+    The full ``M`` (whitening, ``R``'s eigenvalues floored at :data:`WHITENING_FLOOR`
+    times its largest) where ``covariance`` is given and the columns are nearly
+    collinear, ``R``'s condition number above :data:`WHITEN_CONDITION`; the diagonal
+    otherwise (benchmarks/RESULTS.md, "Raw data": whitening takes 5-200x fewer
+    iterations on nearly collinear columns, and 1.2-26x more on the merely correlated
+    pixels of digits, whose optimum is nearly separated).
+
+    The diagonal's powers of two make ``M`` exact to apply and the same whatever the
+    last bits of the moments (in memory, on dask, on a device), and ``mu`` is rounded to
     :data:`MEAN_BITS` bits below the column's scale: on standardised columns (scale 1,
     mean 0 to that precision) ``T`` is the identity, and the fit is the one without a
     preconditioner. Without intercepts nothing is centred and ``std`` is the root mean
@@ -307,8 +344,8 @@ def preconditioner(layout, mean, std, l2_reg_strength, covariance=None):
     l2_reg_strength : float
         ``alpha / S``.
     covariance : callable or None
-        ``covariance(centre, scale)``: :func:`scaled_covariance` of the data, for a
-        full ``M``; None for the diagonal.
+        ``covariance(centre, scale)``: :func:`scaled_covariance` of the data under the
+        fit's normalised weights, to consider a full ``M``; None for the diagonal.
     """
     n_classes = layout.layer_units[-1]
     mean = np.asarray(mean, dtype=np.float64)
@@ -318,18 +355,19 @@ def preconditioner(layout, mean, std, l2_reg_strength, covariance=None):
     shift = n_classes * l2_reg_strength
     root = np.hypot(std, np.sqrt(shift))
     root = np.where(root > 0, root, 1.0)
-    if covariance is None:
-        scale = np.exp2(-np.round(np.log2(root)))
-        step = np.exp2(MEAN_BITS) * scale
-        return Preconditioner(layout, np.round(centre * step) / step, scale)
-    correlation = covariance(centre, root) + np.diag((np.sqrt(shift) / root) ** 2)
-    spread = std > 0
-    correlation[~spread, :] = correlation[:, ~spread] = 0
-    correlation[~spread, ~spread] = 1
-    eigenvalues, vectors = np.linalg.eigh(correlation)
-    eigenvalues = np.maximum(eigenvalues, WHITENING_FLOOR * eigenvalues.max())
-    scale = (vectors / np.sqrt(eigenvalues)) @ vectors.T / root[:, np.newaxis]
-    return Preconditioner(layout, centre, scale)
+    if covariance is not None:
+        correlation = covariance(centre, root) + np.diag((np.sqrt(shift) / root) ** 2)
+        spread = std > 0
+        correlation[~spread, :] = correlation[:, ~spread] = 0
+        correlation[~spread, ~spread] = 1
+        eigenvalues, vectors = np.linalg.eigh(correlation)
+        if not eigenvalues[0] * WHITEN_CONDITION >= eigenvalues[-1]:
+            eigenvalues = np.maximum(eigenvalues, WHITENING_FLOOR * eigenvalues[-1])
+            scale = (vectors / np.sqrt(eigenvalues)) @ vectors.T / root[:, np.newaxis]
+            return Preconditioner(layout, centre, scale)
+    scale = np.exp2(-np.round(np.log2(root)))
+    step = np.exp2(MEAN_BITS) * scale
+    return Preconditioner(layout, np.round(centre * step) / step, scale)
 
 
 class PreconditionedObjective:

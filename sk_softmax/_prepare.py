@@ -81,8 +81,9 @@ class FitData:
     moments : callable
         ``moments(full)`` returns ``(weight_sum, mean, std, covariance)``: the columns'
         moments under the weights ``s_i``; ``covariance`` is a function
-        ``covariance(centre, scale)`` (:func:`~sk_softmax._precondition.scaled_covariance`)
-        only when ``full`` and the back-end can give it (dense X in memory), else None.
+        ``covariance(centre, scale)``, the second moments of the scaled columns under
+        the normalised weights ``w_i`` (:func:`~sk_softmax._precondition.scaled_covariance`,
+        one more pass over X), when ``full`` and X is dense, else None.
     """
 
     classes: np.ndarray

@@ -64,7 +64,10 @@ def test_binary_symmetric_equals_logistic_regression_2_over_alpha(breast_cancer,
     X, y = breast_cancer
     ours, peer = fit_both(X, y, alpha, 2 / alpha)
     assert_same_model(ours, peer, X)
-    assert_allclose(ours.coefs_[0][:, 1], -ours.coefs_[0][:, 0], rtol=1e-6)
+    # At tol=1e-8 (in the whitened coordinates of these nearly collinear columns) the
+    # two columns agree to 1e-6 of the largest weight.
+    scale = np.abs(ours.coefs_[0]).max()
+    assert_allclose(ours.coefs_[0][:, 1], -ours.coefs_[0][:, 0], rtol=0, atol=1e-6 * scale)
 
 
 def test_reference_class_does_not_change_unpenalised_model(iris):
