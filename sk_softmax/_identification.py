@@ -74,9 +74,16 @@ class StandardisedDesign:
             X = (np.asarray(X, dtype=np.float64) - self.centre) / self.scale
         return _design(X, self.fit_intercept)
 
-    def preconditioner(self, layout):
-        """``T``: ``theta = T phi`` for parameters ``phi`` on ``z~``."""
-        return Preconditioner(layout, self.centre, 1 / self.scale)
+    def unit_transform(self, layout):
+        """``(T_unit, d)`` with ``theta = diag(d) T_unit phi`` for parameters ``phi`` on
+        ``z~``: ``T_unit`` centres in units of the scale (``W' = U``,
+        ``b = c - (centre / scale) @ U``), ``d`` is ``1 / scale_j`` on the weights of
+        feature ``j`` (``theta`` order) and 1 on the intercepts."""
+        n_features = len(self.scale)
+        unit = Preconditioner(layout, self.centre / self.scale, np.ones(n_features))
+        d = np.ones(layout.n_params)
+        d[: layout.n_coef] = np.repeat(1 / self.scale, layout.n_coef // n_features)
+        return unit, d
 
     def correlation(self):
         """The weighted correlation matrix of X's columns, centred with an intercept

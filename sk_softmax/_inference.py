@@ -385,11 +385,16 @@ def inference_result(model, X, y_true, sample_weight, cov_type, separated=None, 
     theta = layout.pack(model.coefs_, model.intercepts_)
     if design is None:
         design = StandardisedDesign(X, sample_weight, model.fit_intercept)
-    transform = transform_matrix(design.preconditioner(layout), len(theta))
+    # T = diag(d) T_unit: d = 1 / scale_j on the weights of feature j, 1 on the
+    # intercepts; T_unit centres in units of the scale (b = c - (mu / scale) @ U). The
+    # factors d (1e300 for a column of 1e-300s) multiply only the final numbers.
+    unit, d = design.unit_transform(layout)
+    transform = transform_matrix(unit, len(theta))
     z = design.matrix()
     hessian = SoftmaxHessian(theta, X.astype(np.float64), y_true,
                              sample_weight / sw_sum, layout, design=z)
-    l2, weights = model.alpha / sw_sum, transform[: layout.n_coef]
+    l2, weights = model.alpha / sw_sum, d[: layout.n_coef, np.newaxis] * transform[
+        : layout.n_coef]
     information = hessian.matrix() + l2 * weights.T @ weights
     gradient = hessian.gradient() + weights.T @ (l2 * theta[: layout.n_coef])
     centred = layout.reference is None and model.fit_intercept
@@ -415,13 +420,18 @@ def inference_result(model, X, y_true, sample_weight, cov_type, separated=None, 
     # Rows of coef_: one per class, or one (class 1 against class 0) for two classes.
     unreliable = separated if len(classes) > 2 else separated.any(keepdims=True)
     std_errs = []
-    for M, shape in coef_jacobians(layout, len(theta)):
+    n_features = layout.layer_units[0]
+    for part, (M, shape) in enumerate(coef_jacobians(layout, len(theta))):
         variance = np.einsum("ij,jk,ik->i", M, cov, M)
         err = np.sqrt(np.where(variance > 0, variance, np.nan))  # never a variance <= 0
+        if part == 0:  # coef_[r, j] moves with feature j's weights only
+            err *= np.tile(d[: layout.n_coef: len(layout.free)], len(err) // n_features)
         err[~np.any(M != 0, axis=1)] = np.nan  # fixed, not estimated
         err = err.reshape(shape)
         err[unreliable] = np.nan
         std_errs.append(err)
+    with np.errstate(over="ignore", under="ignore"):  # only for columns of 1e+-300
+        cov = d[:, np.newaxis] * cov * d
     log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, "identity")[-1])
     own_log_proba = log_proba[np.arange(len(y_true)), y_true]
     llf = float(sample_weight @ own_log_proba)

@@ -50,3 +50,21 @@ def penalised_objective(X, y, sample_weight, layout, activation, l2_reg_strength
     weight = sample_weight / sample_weight.sum()
     data_term = Objective(X, y, weight, layout, activation, n_threads=n_threads)
     return PenalisedObjective(data_term, L2Penalty(layout, l2_reg_strength))
+
+
+def raw_columns(n_samples=600, seed=0, collinear=False):
+    """Columns as users have them: income (lognormal, ~3e4), a year (~1990 +- 15), a
+    count, a fraction, a tiny measurement (~1e-4) and a large one (1e6 +- 1e3); three
+    classes from a softmax model of the standardised columns. ``collinear`` adds the
+    income in thousands plus a little noise (a correlation condition number ~1e5: the
+    preconditioner whitens)."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n_samples, 6))
+    y = np.argmax(Z @ rng.standard_normal((6, 3)) + rng.gumbel(size=(n_samples, 3)), axis=1)
+    X = np.column_stack([np.exp(10.3 + 0.5 * Z[:, 0]), np.round(1990 + 15 * Z[:, 1]),
+                         rng.poisson(np.exp(1 + 0.5 * Z[:, 2])), 0.5 + 0.1 * Z[:, 3],
+                         1e-4 * Z[:, 4], 1e6 + 1e3 * Z[:, 5]])
+    if collinear:
+        noise = rng.standard_normal(n_samples) * 1e-3 * X[:, 0].std() / 1e3
+        X = np.column_stack([X, X[:, 0] / 1e3 + noise])
+    return X, y

@@ -140,6 +140,19 @@ def test_linear_float64_matches_numpy(name, case):
 
 
 @pytest.mark.parametrize("name", NAMESPACES)
+@pytest.mark.parametrize("collinear", [False, True])
+def test_raw_columns_match_numpy(name, collinear):
+    """Raw columns (money, years, a 1e6 offset), nearly collinear or not: the moments
+    and covariance computed on the device give numpy's preconditioner, and its fit."""
+    from conftest import raw_columns
+
+    X, y = raw_columns(300, collinear=collinear)
+    reference, model = _fit_both(name, dict(alpha=1e-2, tol=1e-8), X, y)
+    assert model.n_iter_ == reference.n_iter_ and reference.converged_
+    assert _rel(model.coefs_[0], reference.coefs_[0]) < 1e-8
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
 @pytest.mark.parametrize("case", ["multiclass", "reference class", "sample weight"])
 def test_linear_float32_matches_numpy(name, case):
     """float32 stays float32 (weights and probabilities), within 1e-4 of numpy's fit."""

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import make_problem
+from conftest import make_problem, raw_columns
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
@@ -54,6 +54,36 @@ def test_linear_fit_equals_in_memory(client, problem, chunks, params):
     assert_allclose(dist.intercept_, ours.intercept_, rtol=1e-8, atol=1e-12)
     assert_array_equal(dist.predict(X), ours.predict(X))
     assert dist.n_features_in_ == 5 and isinstance(dist.coefs_[0], np.ndarray)
+
+
+@pytest.mark.parametrize("collinear", [False, True])
+def test_raw_columns_fit_equals_in_memory(client, collinear, monkeypatch):
+    """Raw columns (money, years, a 1e6 offset): the preconditioner from the moments
+    of one distributed pass (and, where the columns are nearly collinear, the scaled
+    covariance of a second) is the in-memory one, and so is the fit."""
+    import sk_softmax._classifier as classifier_module
+
+    chosen = []
+    original = classifier_module.SoftmaxNNClassifier._preconditioner
+
+    def recording(self, data, layout, l2_reg_strength):
+        chosen.append(original(self, data, layout, l2_reg_strength))
+        return chosen[-1]
+
+    monkeypatch.setattr(classifier_module.SoftmaxNNClassifier, "_preconditioner", recording)
+    X, y = raw_columns(300, collinear=collinear)
+    sw = np.random.default_rng(0).uniform(0.5, 2, len(y))
+    params = dict(alpha=1e-2, tol=1e-8, class_weight="balanced")
+    ours = SoftmaxNNClassifier(**params).fit(X, y, sample_weight=sw)
+    dist = SoftmaxNNClassifier(**params).fit(chunked(X, (100, 150, 50)), chunked(y, 100),
+                                             sample_weight=chunked(sw, 100))
+    memory, distributed_pre = chosen
+    assert memory.scale.ndim == distributed_pre.scale.ndim == (2 if collinear else 1)
+    assert_allclose(distributed_pre.scale, memory.scale, rtol=1e-10)
+    assert_allclose(distributed_pre.mean, memory.mean, rtol=1e-12)
+    assert ours.converged_ and dist.n_iter_ == ours.n_iter_
+    assert_allclose(dist.coef_, ours.coef_, rtol=1e-7, atol=1e-12)
+    assert_array_equal(dist.predict(X), ours.predict(X))
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])

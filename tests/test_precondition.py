@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import penalised_objective
+from conftest import penalised_objective, raw_columns
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.exceptions import ConvergenceWarning
@@ -23,19 +23,6 @@ from sk_softmax._precondition import (
     preconditioner,
     scaled_covariance,
 )
-
-
-def raw_columns(n_samples=600, seed=0):
-    """Columns as users have them: income (lognormal, ~3e4), a year (~1990 +- 15), a
-    count, a fraction, a tiny measurement (~1e-4) and a large one (1e6 +- 1e3); three
-    classes from a softmax model of the standardised columns."""
-    rng = np.random.default_rng(seed)
-    Z = rng.standard_normal((n_samples, 6))
-    y = np.argmax(Z @ rng.standard_normal((6, 3)) + rng.gumbel(size=(n_samples, 3)), axis=1)
-    X = np.column_stack([np.exp(10.3 + 0.5 * Z[:, 0]), np.round(1990 + 15 * Z[:, 1]),
-                         rng.poisson(np.exp(1 + 0.5 * Z[:, 2])), 0.5 + 0.1 * Z[:, 3],
-                         1e-4 * Z[:, 4], 1e6 + 1e3 * Z[:, 5]])
-    return X, y
 
 
 def reference_moments(X, codes, weight, class_weights):
