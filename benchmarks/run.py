@@ -281,6 +281,14 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def blas_kernel():
+    """`` (<kernel> kernel)`` of the BLAS (OpenBLAS's, e.g. Haswell or SkylakeX), which
+    tells two machines of one CPU name apart; empty where it is unknown."""
+    kernels = sorted({str(info.get("architecture")) for info in threadpool_info()
+                      if info.get("user_api") == "blas" and info.get("architecture")})
+    return f" ({', '.join(kernels)} kernel)" if kernels else ""
+
+
 def l2_cache():
     """The L2 cache of one core, as the OS reports it (Linux sysfs), or "?"."""
     try:
@@ -381,7 +389,8 @@ def replace_section(text, heading, section):
 def write_results(args, env, rows):
     """Write this run's table into its CPU's section of RESULTS.md (one section per
     CPU and size, dated); the other sections stay as they are."""
-    heading = f"## Main workloads{' (quick)' if args.quick else ''}: {cpu_model()}"
+    heading = (f"## Main workloads{' (quick)' if args.quick else ''}: {cpu_model()}"
+               f"{blas_kernel()}")
     lines = [heading, "",
              f"`python benchmarks/run.py{' --quick' if args.quick else ''}`, "
              f"{time.strftime('%Y-%m-%d %H:%M')}. Medians of 3 alternating fits per side. "

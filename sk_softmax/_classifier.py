@@ -283,10 +283,10 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             memory = lbfgs_memory(data.n_values, data.n_features, len(hidden), data.dtype)
             result, loss_curve = self._minimise(
                 PreconditionedObjective(objective, pre),
-                self._initial_phi(layout, data.classes, pre), callbacks, memory)
+                self._initial_phi(layout, data.classes, pre), callbacks, memory, data.dtype)
             n_iter, converged, warning = check_result(
                 result, solver=self.solver, max_iter=self.max_iter, max_fun=self.max_fun,
-                tol=self.tol)
+                tol=self.tol, kinks=bool(hidden) and self.activation == "relu")
             self._set_fitted(layout, data, pre.to_theta(result.x), float(result.fun),
                              n_iter, converged, loss_curve)
         if warning is not None:  # stacklevel 3: fit -> _fit_context -> the caller
@@ -317,7 +317,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                                      class_weight=self.class_weight, solver=self.solver)
         return prepare_in_memory(self, X, *host_inputs(y, sample_weight), classes)
 
-    def _minimise(self, objective, phi0, callbacks, memory):
+    def _minimise(self, objective, phi0, callbacks, memory, dtype):
         """Run the solver from ``phi0``; return SciPy's result and the loss curve.
 
         After an abnormal stop SciPy's ``fun`` may belong to a rejected trial point:
@@ -331,7 +331,7 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 objective, phi0, solver=self.solver,
                 hessp=objective.hessp if self.solver == "trust-ncg" else None,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
-                verbose=self.verbose, on_iteration=callbacks, memory=memory,
+                verbose=self.verbose, on_iteration=callbacks, memory=memory, dtype=dtype,
             )
             finite = np.all(np.isfinite(result.x))
             if finite and result.status != 0:

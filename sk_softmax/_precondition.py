@@ -13,6 +13,9 @@ import scipy.sparse as sp
 #: and the same on a device (array-API X), where fewer, larger blocks launch fewer kernels.
 MOMENT_BLOCK_VALUES = 2**16
 DEVICE_MOMENT_BLOCK_VALUES = 2**24
+#: Stored entries a slice of a sparse X holds in the moments' passes (their temporaries
+#: are a few arrays of this length; the sums are kept for the whole X at once).
+SPARSE_MOMENT_ENTRIES = 2**14
 
 #: The centring ``mu`` is kept to this many bits below a column's scale (about 1e-6 of
 #: it): enough to centre, and a mean of rounding size is exactly zero.
@@ -149,23 +152,19 @@ def label_moments(X, codes, weight, n_labels, xp=None, to_host=np.asarray,
     dtype : dtype of ``xp`` or None, default=None
         The dtype the sums run in (None: float64).
     """
+    if sp.issparse(X):
+        return _sparse_moments(X, codes, weight, n_labels)
     n_samples, n_features = X.shape
     moments = empty_moments(n_labels, n_features)
     values = MOMENT_BLOCK_VALUES if xp is None else DEVICE_MOMENT_BLOCK_VALUES
     block_rows = max(1, values // max(n_features, 1))
-    if sp.issparse(X):
-        X = X.tocsr()
-        block_rows = max(block_rows, n_samples * block_rows // max(X.nnz, 1))
-    elif xp is None:
+    if xp is None:
         from sklearn.externals.array_api_compat import numpy as xp
     for start in range(0, n_samples, block_rows):
         rows = slice(start, min(start + block_rows, n_samples))
-        if sp.issparse(X):
-            block = _sparse_moments(X[rows], codes[rows], weight[rows], n_labels)
-        else:
-            block = _dense_moments(X[rows, ...], codes[rows], weight[rows], n_labels,
-                                   xp, to_host, xp.float64 if dtype is None else dtype)
-        moments = moments.merged(block)
+        moments = moments.merged(_dense_moments(
+            X[rows, ...], codes[rows], weight[rows], n_labels, xp, to_host,
+            xp.float64 if dtype is None else dtype))
     return moments
 
 
@@ -190,25 +189,49 @@ def _dense_moments(X, codes, weight, n_labels, xp, to_host, dtype):
                         np.asarray(to_host(m2), dtype=np.float64), unit)
 
 
+def _sparse_entries(X, step):
+    """Yield ``(rows, columns, values)`` of a CSR or CSC matrix's stored entries, in
+    slices of ``step`` entries (views of its arrays; no conversion, no copy of X)."""
+    csr, indptr = X.format == "csr", X.indptr
+    for start in range(0, X.nnz, step):
+        stop = min(start + step, X.nnz)
+        first, last = np.searchsorted(indptr, [start, stop - 1], side="right") - 1
+        counts = np.diff(np.clip(indptr[first:last + 2], start, stop))
+        major = np.repeat(np.arange(first, last + 1), counts)
+        minor = X.indices[start:stop]
+        yield (major, minor, X.data[start:stop]) if csr else (minor, major, X.data[start:stop])
+
+
 def _sparse_moments(X, codes, weight, n_labels):
-    """One CSR block's moments by label, from its stored entries only (never densified):
-    ``m2 = sum over stored (x - mean)**2 w + mean**2 * (weight of the rows storing 0)``."""
+    """The moments of a CSR or CSC X by label, from its stored entries only (never
+    densified, never converted), in slices of :data:`SPARSE_MOMENT_ENTRIES` entries::
+
+        m2 = sum over stored (x - mean)**2 w + mean**2 * (weight of the rows storing 0)
+
+    Three passes over the entries: the column maxima (the units), the sums, the squared
+    deviations from the label means (exact two-pass sums)."""
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()
     n_features = X.shape[1]
-    largest = np.zeros(n_features)
-    np.maximum.at(largest, X.indices, np.abs(X.data))
-    unit = column_unit(largest)
-    data = X.data * _reciprocal(unit)[X.indices]
-    row_of_entry = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    entry_weight = weight[row_of_entry]
-    cell = codes[row_of_entry] * n_features + X.indices
     size = n_labels * n_features
+    largest = np.zeros(n_features)
+    for _, columns, values in _sparse_entries(X, SPARSE_MOMENT_ENTRIES):
+        np.maximum.at(largest, columns, np.abs(values))
+    unit = column_unit(largest)
+    reciprocal = _reciprocal(unit)
     label_weight = np.bincount(codes, weights=weight, minlength=n_labels)
-    sums = np.bincount(cell, weights=entry_weight * data, minlength=size)
+    sums = np.zeros(size)
+    for rows, columns, values in _sparse_entries(X, SPARSE_MOMENT_ENTRIES):
+        cell = codes[rows] * n_features + columns
+        np.add.at(sums, cell, weight[rows] * values * reciprocal[columns])
     safe = np.where(label_weight > 0, label_weight, 1)[:, np.newaxis]
     mean = sums.reshape(n_labels, n_features) / safe
-    deviation = data - mean.ravel()[cell]
-    stored = np.bincount(cell, weights=entry_weight * deviation**2, minlength=size)
-    stored_weight = np.bincount(cell, weights=entry_weight, minlength=size)
+    stored, stored_weight = np.zeros(size), np.zeros(size)
+    for rows, columns, values in _sparse_entries(X, SPARSE_MOMENT_ENTRIES):
+        cell = codes[rows] * n_features + columns
+        deviation = values * reciprocal[columns] - mean.ravel()[cell]
+        np.add.at(stored, cell, weight[rows] * deviation**2)
+        np.add.at(stored_weight, cell, weight[rows])
     zeros_weight = np.maximum(label_weight[:, np.newaxis]
                               - stored_weight.reshape(n_labels, n_features), 0)
     m2 = stored.reshape(n_labels, n_features) + mean**2 * zeros_weight

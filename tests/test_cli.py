@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -459,6 +460,35 @@ def test_summary_columns_never_run_together(capsys, tmp_path):
             assert len(row.split()) == 10  # term and nine numbers, never merged
             assert not re.search(r"\d-\d", row.replace("e-", "e"))
     assert re.search(r"e\+0\d|e-0\d", out)
+
+
+def test_summary_of_raw_columns_equals_statsmodels(capsys, tmp_path):
+    """Years, incomes and a 1e6 offset as shipped (the command no longer standardises
+    by hand: the estimator preconditions): the printed estimates and standard errors
+    are statsmodels' MNLogit on the same columns."""
+    sm = pytest.importorskip("statsmodels.api")
+    from conftest import raw_columns
+
+    X, y = raw_columns(400)
+    names = ["income", "year", "count", "share", "tiny", "large"]
+    frame = pd.DataFrame(X, columns=names).assign(label=np.array(["a", "b", "c"])[y])
+    path = tmp_path / "raw.csv"
+    frame.to_csv(path, index=False, float_format="%.17g")
+    status, out, err = cli(capsys, "summary", path, "--target", "label",
+                           "--reference-class", "a")
+    assert status == 0, err
+    with warnings.catch_warnings():  # its Newton on a 1e6 offset stalls near 1e-8
+        warnings.simplefilter("ignore")
+        theirs = sm.MNLogit(y, sm.add_constant(X)).fit(method="newton", tol=1e-8,
+                                                       maxiter=100, disp=False)
+    params, bse = np.asarray(theirs.params), np.asarray(theirs.bse)
+    for k, block in enumerate(out.split("\n\n")[2:]):  # classes b and c
+        rows = {line.split()[0]: line.split() for line in block.splitlines()[3:]}
+        for j, term in enumerate(["intercept"] + names):
+            coef, err = float(rows[term][1]), float(rows[term][2])
+            # printed to 4 decimals (or 4 significant digits in scientific notation)
+            assert coef == pytest.approx(params[j, k], rel=2e-3, abs=6e-5)
+            assert err == pytest.approx(bse[j, k], rel=2e-3, abs=6e-5)
 
 
 def test_summary_with_a_text_column_and_one_line_errors(capsys, tmp_path):
