@@ -29,7 +29,6 @@ from ._network import (
     logistic_regression_layout,
 )
 from ._objective import L2Penalty, PenalisedObjective
-from ._predict import predictions, read_only
 from ._precondition import (
     MAX_WHITENED_FEATURES,
     WHITENING_FEATURES_PER_CLASS,
@@ -37,6 +36,7 @@ from ._precondition import (
     PreconditionedObjective,
     preconditioner,
 )
+from ._predict import predictions, read_only
 from ._prepare import prepare_in_memory, reference_index, restored_on_error, shorten
 from ._solver import NON_FINITE, check_result, lbfgs_memory, minimize_objective
 

@@ -3,10 +3,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import contextlib
 import math
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 import warnings
 
@@ -18,6 +21,7 @@ from ._csv import (
     check_target,
     checked_option,
     class_weight_option,
+    csv_cell,
     describe,
     feature_columns,
     hidden_option,
@@ -25,6 +29,7 @@ from ._csv import (
     labels,
     make_features,
     numeric_or_text,
+    printable,
     read_table,
     refuse_missing,
     separator_option,
@@ -141,7 +146,8 @@ def build_parser():
                          help="write one probability column per class")
     predict.add_argument("--id", metavar="COL", help="key column written beside the "
                          "predictions (default: the model's --id)")
-    predict.add_argument("--output", metavar="OUT.csv", help="default: standard output")
+    predict.add_argument("--output", metavar="OUT.csv",
+                         help="a regular file; - or nothing: standard output")
     predict.add_argument("--force", action="store_true", help="replace an existing --output")
     _reading(predict)
     summary = command("summary", "print the inference table (standard errors, z, p, "
@@ -173,11 +179,45 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     sys.stderr.write(f"sk-softmax: warning: {category.__name__}: {text}\n")
 
 
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the command is, so that its files are cleaned up
+    (a temporary model file is removed, never left beside the target)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated(signum)
+
+
+@contextlib.contextmanager
+def terminations_raise():
+    """SIGTERM and SIGHUP raise :class:`_Terminated` in the block (the main thread
+    only: elsewhere Python cannot set handlers); the previous handlers come back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {signum: signal.signal(signum, _raise_terminated) for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv=None):
     """Run the command line; return the exit status."""
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
     args.argv = argv
+    with terminations_raise():
+        return _run(args)
+
+
+def _run(args):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
@@ -201,6 +241,13 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("sk-softmax: interrupted", file=sys.stderr)
         return 130
+    except _Terminated as exc:
+        print(f"sk-softmax: terminated ({signal.Signals(exc.signum).name})", file=sys.stderr)
+        return 128 + exc.signum
+    except MemoryError:
+        print("sk-softmax: error: out of memory: the data or the model does not fit in "
+              "memory (fewer rows, or fewer --hidden units)", file=sys.stderr)
+        return 2
     except (CLIError, ValueError, TypeError, OSError, ImportError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"sk-softmax: error: {message}", file=sys.stderr)
@@ -263,6 +310,7 @@ def fit_command(args):
         reference_class=label_of(args.reference_class, y), class_weight=weights,
         max_iter=args.max_iter or SoftmaxNNClassifier().max_iter, random_state=args.seed)
     features = make_features(numeric, categorical, args.impute)
+    check_memory(len(y), len(numeric) + len(categorical), args.hidden, len(classes))
     describe(table, y, numeric, categorical)
     if missing:
         print(f"imputed: {missing[0]} missing cell(s) ({args.impute}, with indicator columns)")
@@ -279,6 +327,28 @@ def fit_command(args):
         save_model(model, save, metadata=_metadata(args, table, classes, numeric,
                                                    categorical, scores))
         print(f"saved {save}")
+
+
+#: Bytes a fit needs per parameter (theta, gradients, L-BFGS's 10 pairs of corrections,
+#: the solver's copies) and per hidden activation of a row (the passes' buffers).
+BYTES_PER_PARAMETER, BYTES_PER_ACTIVATION = 8 * 30, 8 * 3
+
+
+def check_memory(n_rows, n_columns, hidden, n_classes):
+    """Refuse (before any work) a network whose fit needs more memory than this machine
+    has: ``--hidden 100000000`` ended in a MemoryError traceback."""
+    units = [n_columns, *hidden, n_classes]
+    n_params = sum((a + 1) * b for a, b in zip(units[:-1], units[1:]))
+    needed = n_params * BYTES_PER_PARAMETER + n_rows * sum(hidden) * BYTES_PER_ACTIVATION
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf: the MemoryError catch
+        return
+    if needed > available:
+        raise CLIError(
+            f"--hidden {','.join(map(str, hidden))}: a network of {n_params:,} parameters "
+            f"on {n_rows:,} rows needs about {needed / 2**30:,.0f} GiB to fit; this "
+            f"machine has {available / 2**30:,.0f} GiB. Use fewer hidden units.")
 
 
 def _metadata(args, table, classes, numeric, categorical, scores):
@@ -301,11 +371,12 @@ def _metadata(args, table, classes, numeric, categorical, scores):
 
 
 def predict_command(args):
-    from ._persist import load_metadata, load_model
+    from ._persist import command_line_metadata, load_model
 
-    output = check_output(args.output, "--output", [args.data, args.model], args.force)
+    output = check_output(args.output, "--output", [args.data, args.model], args.force,
+                          stdout=True)
     model = load_model(args.model)
-    meta = load_metadata(args.model)
+    meta = command_line_metadata(args.model)
     if not hasattr(model, "feature_names_in_"):
         raise CLIError(f"{args.model}: the model has no feature names (it was fitted on an "
                        "array, not a table), so the CSV's columns cannot be matched to its "
@@ -329,16 +400,16 @@ def predict_command(args):
     X = table.frame[names]
     out = {}
     if key and key in table.frame.columns:
-        out[key] = table.frame[key].to_numpy()
+        out[csv_cell(key)] = [csv_cell(v) for v in table.frame[key].to_numpy()]
     elif args.id:
         table.column(args.id, "--id")
     elif key:
         _warn(f"{args.data} has no ID column {key!r}; the predictions are in row order")
     pd = __import__("pandas")
     if args.proba:
-        out.update(zip([str(c) for c in model.classes_], model.predict_proba(X).T))
+        out.update(zip([csv_cell(str(c)) for c in model.classes_], model.predict_proba(X).T))
     else:
-        out["prediction"] = model.predict(X)
+        out["prediction"] = [csv_cell(v) for v in model.predict(X)]
     frame = pd.DataFrame(out)
     if output:
         write_atomic(output, lambda handle: frame.to_csv(handle, index=False))
@@ -451,36 +522,42 @@ def summary_command(args):
 
 
 def info_command(args):
-    from ._persist import load_metadata, load_model
+    from ._persist import command_line_metadata, load_model
 
     model = load_model(args.model)
-    meta = load_metadata(args.model)
-    print(f"{args.model}: " + (" -> ".join(type(step).__name__ for _, step in model.steps)
-                               if hasattr(model, "steps") else type(model).__name__))
+    meta = command_line_metadata(args.model)
+    p = printable
+
+    def listed(values):
+        return ", ".join(p(v) for v in values)
+
+    print(f"{p(args.model)}: " + (" -> ".join(type(step).__name__ for _, step in model.steps)
+                                  if hasattr(model, "steps") else type(model).__name__))
     if not meta:
         print("no metadata (a model file written before sk-softmax recorded it)")
         names = getattr(model, "feature_names_in_", None)
-        print(f"features: {', '.join(map(str, names))}" if names is not None else
+        print(f"features: {listed(names)}" if names is not None else
               f"features: {model.n_features_in_}, unnamed (fitted on an array)")
-        print(f"classes: {', '.join(map(str, model.classes_))}")
+        print(f"classes: {listed(model.classes_)}")
         return
-    print(f"saved {meta.get('saved_utc')} by sk-softmax {meta.get('sk_softmax_version')} "
-          f"(scikit-learn {meta.get('sklearn_version')})")
-    print(f"command line: {meta.get('command_line')}")
-    print(f"target: {meta.get('target')}; classes: {', '.join(meta.get('classes', []))}")
+    print(f"saved {p(meta.get('saved_utc'))} by sk-softmax {p(meta.get('sk_softmax_version'))} "
+          f"(scikit-learn {p(meta.get('sklearn_version'))})")
+    print(f"command line: {p(meta.get('command_line'))}")
+    print(f"target: {p(meta.get('target'))}; classes: {listed(meta.get('classes', []))}")
     print(f"features ({len(meta.get('feature_names', []))}): numeric "
-          f"{', '.join(meta.get('numeric', [])) or '-'}; one-hot encoded "
-          f"{', '.join(meta.get('categorical', [])) or '-'}")
-    print(f"ID column: {meta.get('id_column') or '-'}; dropped: "
-          f"{', '.join(meta.get('dropped', [])) or '-'}; missing cells: "
-          f"{'imputed (' + meta['impute'] + ')' if meta.get('impute') else 'refused'}")
+          f"{listed(meta.get('numeric', [])) or '-'}; one-hot encoded "
+          f"{listed(meta.get('categorical', [])) or '-'}")
+    print(f"ID column: {p(meta.get('id_column') or '-')}; dropped: "
+          f"{listed(meta.get('dropped', [])) or '-'}; missing cells: "
+          f"{'imputed (' + p(meta['impute']) + ')' if meta.get('impute') else 'refused'}")
     scores = meta.get("cv_scores") or {}
     if scores:
-        width = max(map(len, scores)) + 2
-        print(f"cross-validation ({meta.get('cv_folds')} folds, {meta.get('n_rows')} rows):")
+        width = max(len(p(name)) for name in scores) + 2
+        print(f"cross-validation ({p(meta.get('cv_folds'))} folds, {p(meta.get('n_rows'))} "
+              "rows):")
         print(f"  {'model':<{width}}{'accuracy':>10}{'log-loss':>12}{'fit time (s)':>14}")
         for name, s in scores.items():
-            print(f"  {name:<{width}}{s['accuracy']:>10.4f}{s['log_loss']:>12.4f}"
+            print(f"  {p(name):<{width}}{s['accuracy']:>10.4f}{s['log_loss']:>12.4f}"
                   f"{s['fit_time_s']:>14.3f}")
     else:
         print("cross-validation: none (--cv 0)")

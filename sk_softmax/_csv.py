@@ -6,16 +6,20 @@ an input (atomic writes)."""
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import codecs
+import collections
+import contextlib
 import csv
 import difflib
 import io
 import os
 import re
+import stat
 import warnings
 
 import numpy as np
 
-from ._files import atomic_path
+from ._files import atomic_path, regular_file_size
 
 #: Cells read as missing (pandas' defaults are kept as well).
 MISSING = ["?", ""]
@@ -40,23 +44,57 @@ def _pandas():
     return pandas
 
 
-def read_text(path):
-    """The file's text (UTF-8 with or without BOM, else Windows-1252/Latin-1)."""
+#: The largest CSV file the command line reads (it holds the table in memory).
+MAX_CSV_BYTES = 2**30
+
+
+def _cp1252_byte(error):
+    """A codec error handler: each byte UTF-8 cannot decode, as Windows-1252 (Latin-1
+    where Windows-1252 has no character)."""
+    bad = error.object[error.start:error.end]
+    text = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad)
+    return text, error.end
+
+
+codecs.register_error("sk_softmax_cp1252", _cp1252_byte)
+
+
+def decode(raw, path):
+    """The text of a file's bytes: UTF-8 (with or without BOM), each byte that is not
+    UTF-8 read as Windows-1252. A file in one legacy encoding reads as it did (every
+    non-ASCII byte is such a byte); a UTF-8 file with a stray Latin-1 byte keeps its
+    UTF-8 text (``café`` stays ``café``), and a warning names the first such line."""
+    text = raw.decode("utf-8-sig", errors="sk_softmax_cp1252")
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise CLIError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CLIError(f"{path}: is a directory, not a CSV file") from None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        text = raw.decode("latin-1")  # every byte is a Latin-1 character: never fails
+        raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_elsewhere = any(b >= 0xC2 for b in raw[:exc.start]) or bool(
+            re.search(rb"[\xc2-\xf4][\x80-\xbf]", raw[exc.end:]))
+        if utf8_elsewhere:
+            line = raw[:exc.start].count(b"\n") + 1
+            warnings.warn(f"{path}: line {line} holds bytes that are not UTF-8 in a UTF-8 "
+                          "file; read as Windows-1252 (re-save the file as UTF-8)",
+                          UserWarning, stacklevel=3)
+    return text
+
+
+def read_text(path):
+    """The file's text (:func:`decode`): a regular file of at most
+    :data:`MAX_CSV_BYTES` (a FIFO, a device or a larger file is refused before
+    anything is read)."""
+    try:
+        size = regular_file_size(path, "CSV file")
+    except OSError as exc:
+        raise CLIError(str(exc)) from None
+    if size > MAX_CSV_BYTES:
+        raise CLIError(f"{path}: {size / 2**30:.1f} GiB, larger than the "
+                       f"{MAX_CSV_BYTES // 2**30} GiB the command line reads into memory; "
+                       "fit on a sample, or with the Python API on dask arrays")
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_CSV_BYTES + 1)
+    if len(raw) > MAX_CSV_BYTES:  # it grew since
+        raise CLIError(f"{path}: larger than {MAX_CSV_BYTES // 2**30} GiB")
+    text = decode(raw, path)
     if "\0" in text[:4096]:
         raise CLIError(f"{path}: a binary file, not a CSV text file")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -133,7 +171,8 @@ def _numbered(path, reader):
         for fields in reader:
             yield previous + 1, fields
             previous = reader.line_num
-    except csv.Error as exc:
+    except csv.Error as exc:  # pragma: no cover - csv raises past its field limit only,
+        # which read_table lifts to the file's size
         raise CLIError(f"{path}: line {reader.line_num}: {exc}") from None
 
 
@@ -168,23 +207,38 @@ class Table:
                        f"(columns: {', '.join(names)})")
 
 
+@contextlib.contextmanager
+def _field_limit(limit):
+    """csv's field size limit raised to ``limit`` in the block (its default, 131072
+    characters, would make a long line split on a candidate separator that is not the
+    file's an error before the right separator is found)."""
+    old = csv.field_size_limit(max(limit, csv.field_size_limit()))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
 def read_table(path, sep=None, decimal=None, text_columns=()):
     """Read ``path`` into a :class:`Table`; ``text_columns`` stay strings."""
-    pd = _pandas()
     text = read_text(path)
+    with _field_limit(len(text) + 1):
+        return _read_table(path, text, sep, decimal, text_columns)
+
+
+def _read_table(path, text, sep, decimal, text_columns):
+    pd = _pandas()
     lines = [line for line in text.split("\n", SAMPLE_LINES + 1)[:SAMPLE_LINES + 1]
              if line.strip()][:SAMPLE_LINES]
-    try:  # csv's limits (e.g. a field over 131072 characters) in the first lines
-        sep = sep or sniff_separator(lines)
-        decimal = decimal or sniff_decimal(lines, sep)
-        header = [_clean_name(n) for n in _split(lines[0], sep)]
-    except csv.Error as exc:
-        raise CLIError(f"{path}: not a readable CSV ({exc})") from None
+    sep = sep or sniff_separator(lines)
+    decimal = decimal or sniff_decimal(lines, sep)
+    header = [_clean_name(n) for n in _split(lines[0], sep)]
     if sep == decimal:
         raise CLIError(f"the separator and the decimal mark are both {sep!r}: "
                        "set --sep or --decimal")
     names = [name or f"unnamed{k}" for k, name in enumerate(header, 1)]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
+    counts = collections.Counter(names)
+    duplicated = sorted(n for n, count in counts.items() if count > 1)
     if duplicated:
         raise CLIError(f"{path}: line 1 names column(s) {', '.join(map(repr, duplicated))} "
                        "more than once; give every column its own name")
@@ -448,11 +502,42 @@ def make_features(numeric, categorical, impute, base_levels=None):
 
 # -- output files ------------------------------------------------------------------
 
+#: Control characters (C0 but tab and newline, DEL, C1): a terminal acts on them (ANSI
+#: escapes set its title or clear it), a CSV reader may stop at them (NUL).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-def check_output(path, option, inputs=(), force=False):
+#: Spreadsheets read a cell that begins with one of these as a formula (OWASP's
+#: "CSV injection"); such a cell is written with a leading apostrophe, as they expect.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(value):
+    """``str(value)`` with every control character written as ``\\xNN`` (for the
+    terminal: text from a file never drives it)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def csv_cell(value):
+    """A text cell safe in a spreadsheet: control characters escaped
+    (:func:`printable`), and a leading ``'`` where it would begin a formula (a number
+    such as ``-1.5`` is left alone)."""
+    if not isinstance(value, str):
+        return value
+    text = printable(value)
+    if text.startswith(FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def check_output(path, option, inputs=(), force=False, stdout=False):
     """Refuse an output path that is (the same file as) an input, a symbolic link,
-    a directory, or an existing file without ``--force``."""
-    if path is None:
+    a directory, anything else that is not a regular file (a device such as /dev/null,
+    a FIFO, a socket: even with ``--force``), or an existing file without ``--force``.
+    ``-`` is the standard output where ``stdout`` allows it (returned as None)."""
+    if path is None or (stdout and path == "-"):
         return None
     path = os.fspath(path)
     real = os.path.realpath(path)
@@ -470,6 +555,10 @@ def check_output(path, option, inputs=(), force=False):
                        "it (give the real path)")
     if os.path.isdir(path):
         raise CLIError(f"{option} {path}: is a directory")
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        or_dash = " or - (the standard output)" if stdout else ""
+        raise CLIError(f"{option} {path}: is not a regular file (a device, a FIFO or a "
+                       f"socket); write to a regular file{or_dash}")
     if os.path.exists(path) and not force:
         raise CLIError(f"{option} {path}: the file exists; add --force to replace it")
     folder = os.path.dirname(os.path.abspath(path))

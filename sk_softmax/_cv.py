@@ -4,6 +4,7 @@ warm-started regularisation path, as LogisticRegressionCV chooses ``C``."""
 # SPDX-License-Identifier: BSD-3-Clause
 
 import inspect
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -30,7 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from ._classifier import SoftmaxNNClassifier
-from ._prepare import class_weights_and_total, label_summary, resolve_classes
+from ._prepare import class_weights_and_total, label_summary, resolve_classes, shorten
 
 #: Decades spanned by the default grid: ``alphas=n`` runs from ``alpha_max`` down to
 #: ``alpha_max * 10**-ALPHA_DECADES``.
@@ -100,6 +101,29 @@ class _NegLogLoss:
         codes = np.searchsorted(self.classes, y)
         true_proba = np.clip(proba[np.arange(len(codes)), codes], eps, 1 - eps)
         return -float(np.average(-np.log(true_proba), weights=sample_weight))
+
+
+def _checked_folds(splits, n_samples):
+    """The splitter's folds as a list: at least one, each with training and test rows,
+    every index a row of X (an empty or an out-of-range split is a ValueError that
+    says so, not an IndexError)."""
+    folds = []
+    for number, (train, test) in enumerate(splits, start=1):
+        train, test = np.asarray(train), np.asarray(test)
+        for name, rows in (("training", train), ("test", test)):
+            if rows.size == 0:
+                raise ValueError(f"cv split {number} has no {name} rows.")
+            if rows.dtype.kind == "b":
+                continue
+            if rows.dtype.kind not in "iu" or rows.min() < -n_samples \
+                    or rows.max() >= n_samples:
+                raise ValueError(f"cv split {number}: its {name} indices must be integers "
+                                 f"in [0, {n_samples}) (X has {n_samples} rows).")
+        folds.append((train, test))
+    if not folds:
+        raise ValueError("cv gave no splits: give a number of folds, a splitter or an "
+                         "iterable of (train, test) index arrays.")
+    return folds
 
 
 def _path(params, X, y, sample_weight, classes, alphas, *, train=None, test=None,
@@ -325,8 +349,8 @@ intercept_, loss_, loss_curve_, converged_
                                                  ensure_non_negative=True)
         alphas = self._alpha_grid(X, y, classes, sample_weight)
         routed = self._routed(sample_weight, params)
-        folds = list(check_cv(self.cv, y, classifier=True).split(
-            X, y, **routed.splitter.split))
+        folds = _checked_folds(check_cv(self.cv, y, classifier=True).split(
+            X, y, **routed.splitter.split), len(y))
         if self.scoring == "neg_log_loss" and not _routing_enabled():
             scorer = _NegLogLoss(classes)  # the default: the same value, faster
         else:
@@ -339,7 +363,13 @@ intercept_, loss_, loss_curve_, converged_
         scores = np.array([path[0] for path in paths], dtype=np.float64)
         n_iter = np.array([path[1] for path in paths], dtype=np.intp)
         mean = scores.mean(axis=0)
-        best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))  # NaN: last
+        if np.isnan(mean).all():
+            raise ValueError(f"The scorer gave NaN for every alpha ({self.scoring!r}): "
+                             "no alpha can be chosen.")
+        if np.isnan(mean).any():
+            warnings.warn(f"The scorer gave NaN at alpha(s) {shorten(alphas[np.isnan(mean)])}; "
+                          "they rank last.", UserWarning, stacklevel=2)
+        best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")
                     and k not in ("n_features_in_", "feature_names_in_")]:
             delattr(self, key)  # nothing of a previous fit survives a refit
@@ -360,6 +390,9 @@ intercept_, loss_, loss_curve_, converged_
 
     def _alpha_grid(self, X, y, classes, sample_weight):
         """``alphas_``: the given values, or the data-derived grid; decreasing."""
+        if isinstance(self.alphas, (bool, np.bool_)):
+            raise ValueError(f"alphas must be an int or a non-empty 1-D list of finite "
+                             f"values >= 0; got {self.alphas!r}.")
         if isinstance(self.alphas, Integral):
             top = alpha_max(X, y, classes, sample_weight, self.class_weight,
                             self.fit_intercept)

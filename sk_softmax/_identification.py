@@ -199,36 +199,20 @@ def certify_estimate_exists(information, gradient, design_rows, layout):
     return bool(decrement * kappa < CERTIFICATE_MARGIN), decrement
 
 
-def separated_classes(X, y_true, sample_weight, fit_intercept, n_classes, reference):
-    """The classes whose coefficients a (quasi-)complete separation leaves unbounded.
+#: The box of the separation programme's direction, on columns scaled to a largest
+#: entry of 1: a row's margin counts as positive above ``SEPARATION_EPS`` there (a
+#: separation whose smallest positive margin is below ``SEPARATION_EPS / SEPARATION_BOX``
+#: per unit of direction is not told from a touching one).
+SEPARATION_BOX, SEPARATION_EPS = 1e4, 1e-5
 
-    Separation exists when some direction ``d`` of the free parameters never lowers
-    any row's margin ``z[i, y_i] - z[i, k]``: the log-likelihood then keeps rising
-    along ``d``. A linear programme maximises the sum of the margins over
-    ``|d| <= 1`` (columns scaled to a largest entry of 1); a positive optimum is a
-    separation, and the classes with non-zero parts of ``d`` are returned.
 
-    Returns
-    -------
-    classes : ndarray of bool of shape (n_classes,) or None
-        None when the programme would be too large to solve (not checked).
-    """
-    keep = sample_weight > 0
-    design = _design(X, fit_intercept)[keep]
-    design = sp.csr_matrix(design) if sp.issparse(design) else np.asarray(design)
-    y_true = y_true[keep]
-    n_rows, n_cols = design.shape
-    free = [k for k in range(n_classes) if k != reference]
-    if n_rows * (n_classes - 1) * 2 * n_cols > MAX_SEPARATION_NONZEROS:
-        return None
-    column_max = abs(design).max(axis=0)
-    column_max = np.asarray(column_max.toarray() if sp.issparse(column_max)
-                            else column_max).ravel()
-    column_max[column_max == 0] = 1
-    design = sp.csr_matrix(design @ sp.diags(1 / column_max))
+def _margin_matrix(design, y_true, n_classes, free):
+    """The rows ``-margin_r(d)`` (one per row ``i`` and class ``k != y_i``:
+    ``z[i, k] - z[i, y_i]``) as a CSR matrix on the free classes' directions ``d``,
+    class-major (``d[a * n_columns + j]``: class ``free[a]``, column ``j``)."""
     block = {k: b for b, k in enumerate(free)}
     blocks = []
-    for k in range(n_classes):  # rows i with y_i != k: margin z[i, y_i] - z[i, k]
+    for k in range(n_classes):
         rows = np.flatnonzero(y_true != k)
         if not len(rows):
             continue
@@ -237,13 +221,88 @@ def separated_classes(X, y_true, sample_weight, fit_intercept, n_classes, refere
             coef = np.where(y_true[rows] == label, -1.0, 0.0) + (label == k)
             part[0][block[label]] = sp.diags(coef) @ design[rows]
         blocks.append(sp.bmat(part, format="csr"))
-    constraints = sp.vstack(blocks, format="csr")  # -margins <= 0
-    objective = np.asarray(constraints.sum(axis=0)).ravel()  # minimise -sum margins
-    result = linprog(objective, A_ub=constraints, b_ub=np.zeros(constraints.shape[0]),
-                     bounds=(-1, 1), method="highs")
-    if result.status != 0 or -result.fun <= 1e-7 * max(n_rows, 1):
-        return np.zeros(n_classes, dtype=bool)
-    direction = np.abs(result.x.reshape(len(free), n_cols)) > 1e-9
-    separated = np.zeros(n_classes, dtype=bool)
-    separated[free] = direction.any(axis=1)
-    return separated
+    return sp.vstack(blocks, format="csr")
+
+
+def _positive_margins(constraints, known):
+    """One programme: a direction in the recession cone (every margin >= 0) that makes
+    as many of the rows not in ``known`` positive as it can (``max sum t_r``,
+    ``0 <= t_r <= margin_r``, ``t_r <= 1``, ``|d| <= SEPARATION_BOX``); the mask of
+    the rows it makes positive, or None if the programme fails."""
+    n_rows, n_vars = constraints.shape
+    open_rows = np.flatnonzero(~known)
+    # -margin_r(d) + t_r <= 0 for the open rows; -margin_r(d) <= 0 for the known ones.
+    slack = sp.csr_matrix((np.ones(len(open_rows)), (open_rows, np.arange(len(open_rows)))),
+                          shape=(n_rows, len(open_rows)))
+    A_ub = sp.hstack([constraints, slack], format="csr")
+    objective = np.r_[np.zeros(n_vars), -np.ones(len(open_rows))]
+    bounds = [(-SEPARATION_BOX, SEPARATION_BOX)] * n_vars + [(0, 1)] * len(open_rows)
+    result = linprog(objective, A_ub=A_ub, b_ub=np.zeros(n_rows), bounds=bounds,
+                     method="highs")
+    if result.status != 0:
+        return None
+    margins = -(constraints @ result.x[:n_vars])
+    return margins > SEPARATION_EPS
+
+
+def separation(X, y_true, sample_weight, fit_intercept, n_classes, reference):
+    """Where a (quasi-)complete separation leaves the coefficients unbounded.
+
+    Separation exists when some direction ``d`` of the free parameters lowers no row's
+    margin ``z[i, y_i] - z[i, k]`` and raises at least one: the log-likelihood keeps
+    rising along ``d``. Such directions form a convex cone. Linear programmes
+    (:func:`_positive_margins`) find the rows ``S`` that some direction of the cone
+    separates, adding rows until none is left (the sum of two directions of the cone is
+    one). Every direction of the cone keeps the other rows' margins at 0, and near a
+    direction separating all of ``S`` every direction of the space ``L`` those
+    equations leave is in the cone: the coefficients that move in ``L`` are those that
+    diverge (all the classes' for a class that is an interval of one column; only the
+    column's own where a dummy is 1 in one class's rows alone). Columns are scaled to a
+    largest entry of 1.
+
+    Returns
+    -------
+    diverging : ndarray of bool of shape (n_classes, n_columns) or None
+        Per class and column (the intercept last), whether that coefficient diverges;
+        all False without separation; None when the programme would be too large
+        (rows x (classes - 1) x 2 x columns above MAX_SEPARATION_NONZEROS).
+    """
+    keep = sample_weight > 0
+    design = _design(X, fit_intercept)[keep]
+    design = sp.csr_matrix(design) if sp.issparse(design) else np.asarray(design)
+    y_true = y_true[keep]
+    n_rows, n_cols = design.shape
+    free = [k for k in range(n_classes) if k != reference]
+    diverging = np.zeros((n_classes, n_cols), dtype=bool)
+    if n_rows * (n_classes - 1) * 2 * n_cols > MAX_SEPARATION_NONZEROS:
+        return None
+    column_max = abs(design).max(axis=0)
+    column_max = np.asarray(column_max.toarray() if sp.issparse(column_max)
+                            else column_max).ravel()
+    column_max[column_max == 0] = 1
+    design = sp.csr_matrix(design @ sp.diags(1 / column_max))
+    constraints = _margin_matrix(design, y_true, n_classes, free)
+    separated_rows = np.zeros(constraints.shape[0], dtype=bool)
+    while not separated_rows.all():
+        found = _positive_margins(constraints, separated_rows)
+        if found is None or not (found & ~separated_rows).any():
+            break
+        separated_rows |= found
+    if not separated_rows.any():
+        return diverging
+    # L = {d : margin_r(d) = 0 for the rows not separated}: its coordinates that move.
+    tied = constraints[~separated_rows]
+    gram = np.asarray((tied.T @ tied).toarray()) if tied.shape[0] else np.zeros(
+        (constraints.shape[1],) * 2)
+    eigenvalues, vectors = np.linalg.eigh(gram)
+    null = eigenvalues <= 1e-10 * max(eigenvalues.max(initial=0.0), 1.0)
+    moving = np.sum(vectors[:, null] ** 2, axis=1) > 1e-8
+    diverging[free] = moving.reshape(len(free), n_cols)
+    return diverging
+
+
+def separated_classes(X, y_true, sample_weight, fit_intercept, n_classes, reference):
+    """The classes with a diverging coefficient (:func:`separation`), bool per class;
+    None when the programme would be too large."""
+    diverging = separation(X, y_true, sample_weight, fit_intercept, n_classes, reference)
+    return None if diverging is None else diverging.any(axis=1)

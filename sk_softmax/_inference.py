@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 from scipy import stats
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _statistics
 from ._array_api import model_namespace
@@ -17,7 +17,7 @@ from ._identification import (
     StandardisedDesign,
     certify_estimate_exists,
     check_design_rank,
-    separated_classes,
+    separation,
 )
 from ._loss import log_softmax
 from ._network import forward, logistic_regression_layout
@@ -26,6 +26,7 @@ from ._prepare import (
     class_weights_and_total,
     label_summary,
     shorten,
+    validated,
 )
 from ._statistics import FitData
 
@@ -296,7 +297,7 @@ def inference(model, X, y, sample_weight, cov_type):
         raise ValueError("inference() needs a model fitted on numpy arrays; this one "
                          "was fitted on array-API arrays (array_api_dispatch=True).")
     check_inference_possible(model, cov_type)
-    X, y = validate_data(model, X, y, accept_sparse=["csr", "csc"],
+    X, y = validated(model, X, y, accept_sparse=["csr", "csc"],
                          dtype=[np.float64, np.float32], reset=False)
     unknown = np.setdiff1d(y, model.classes_)
     if unknown.size:
@@ -334,25 +335,43 @@ def feature_names(model, X):
 
 
 def _separation(model, X, y_true, sample_weight):
-    """The separated classes (bool per class) by the linear programme, warning when
-    there are any."""
+    """The diverging coefficients, ``(n_classes, n_features + intercept)`` bool, by the
+    linear programmes (:func:`~sk_softmax._identification.separation`), warning with
+    their names when there are any."""
     layout = model._layout
-    separated = separated_classes(X, y_true, sample_weight, model.fit_intercept,
-                                  len(model.classes_), layout.reference)
-    if separated is None:
+    diverging = separation(X, y_true, sample_weight, model.fit_intercept,
+                           len(model.classes_), layout.reference)
+    if diverging is None:
         warnings.warn("The data is too large to check for separation: if the "
                       "classes are separated, the standard errors are meaningless.",
                       SeparationWarning, stacklevel=5)
-        return np.zeros(len(model.classes_), dtype=bool)
-    if separated.any():
+        return np.zeros((len(model.classes_), X.shape[1] + model.fit_intercept), bool)
+    if diverging.any():
+        names = list(feature_names(model, X)) + (["intercept"] if model.fit_intercept
+                                                 else [])
+        which = "; ".join(
+            f"class {shorten([label])[1:-1]}: "
+            + shorten([n for n, d in zip(names, row) if d])[1:-1]
+            for label, row in zip(model.classes_, diverging) if row.any())
         warnings.warn(
             "The classes are completely or quasi-completely separated: the "
-            "maximum-likelihood estimate does not exist and the coefficients of "
-            f"class(es) {shorten(model.classes_[separated])} (relative to the reference "
-            "class) grow without bound; their statistics are set to NaN. Remove the "
+            "maximum-likelihood estimate does not exist, and these coefficients "
+            f"(relative to the reference class) grow without bound: {which}. Their "
+            "statistics are NaN; the others are those of the limit (the rows the "
+            "separation predicts perfectly no longer inform them). Remove the "
             "separating features, merge classes, or fit with alpha > 0.",
             SeparationWarning, stacklevel=5)
-    return separated
+    return diverging
+
+
+def _diverging_theta(diverging, layout):
+    """``diverging`` (per class and column, intercept last) as a mask of ``theta``."""
+    free, n_features = layout.free, layout.layer_units[0]
+    mask = np.zeros(layout.n_params, dtype=bool)
+    mask[: layout.n_coef] = diverging[free, :n_features].T.ravel()
+    if layout.fit_intercept:
+        mask[layout.n_coef:] = diverging[free, n_features]
+    return mask
 
 
 #: ``inference`` warns when the fit stopped farther than this from the optimum, in
@@ -400,36 +419,41 @@ def inference_result(model, X, y_true, sample_weight, cov_type, separated=None, 
     centred = layout.reference is None and model.fit_intercept
     n_free = layout.n_params - centred  # k: free, identified parameters (docs/math.md)
     classes = model.classes_
-    if check_separation:
-        certified, _ = certify_estimate_exists(
-            sw_sum * information, sw_sum * gradient, z[sample_weight > 0], layout)
-        separated = (np.zeros(len(classes), bool) if certified
-                     else _separation(model, X, y_true, sample_weight))
-    separated = np.zeros(len(classes), bool) if separated is None else separated
+    n_columns = X.shape[1] + model.fit_intercept
+    diverging = np.zeros((len(classes), n_columns), dtype=bool)
+    if separated is not None:  # given per class: all of their coefficients
+        diverging[np.asarray(separated, dtype=bool)] = True
+    elif check_separation and not certify_estimate_exists(
+            sw_sum * information, sw_sum * gradient, z[sample_weight > 0], layout)[0]:
+        diverging = _separation(model, X, y_true, sample_weight)
+    separated = diverging.any(axis=1)
     if not centred and not separated.any():
         check_positive_definite(information)
         _warn_if_far_from_optimum(information, gradient, sw_sum)
-    cov = transform @ free_cov(
-        information, hessian.score_outer() if cov_type == "HC0" else None, sw_sum,
-        cov_type, pseudo_inverse=centred or separated.any()) @ transform.T
+    score_outer = hessian.score_outer() if cov_type == "HC0" else None
+    if separated.any():
+        cov = _limit_cov(information, score_outer, transform,
+                         _diverging_theta(diverging, layout), sw_sum, cov_type)
+    else:
+        cov = transform @ free_cov(information, score_outer, sw_sum, cov_type,
+                                   pseudo_inverse=centred) @ transform.T
     if centred:  # the covariance of the centred intercepts: the pseudo-inverse's
         shift = np.zeros(len(theta))
         shift[layout.n_coef:] = 1 / np.sqrt(len(layout.free))
         projection = np.eye(len(theta)) - np.outer(shift, shift)
         cov = projection @ cov @ projection
     # Rows of coef_: one per class, or one (class 1 against class 0) for two classes.
-    unreliable = separated if len(classes) > 2 else separated.any(keepdims=True)
     std_errs = []
     n_features = layout.layer_units[0]
+    unknown = _diverging_theta(diverging, layout)
     for part, (M, shape) in enumerate(coef_jacobians(layout, len(theta))):
         variance = np.einsum("ij,jk,ik->i", M, cov, M)
         err = np.sqrt(np.where(variance > 0, variance, np.nan))  # never a variance <= 0
         if part == 0:  # coef_[r, j] moves with feature j's weights only
             err *= np.tile(d[: layout.n_coef: len(layout.free)], len(err) // n_features)
         err[~np.any(M != 0, axis=1)] = np.nan  # fixed, not estimated
-        err = err.reshape(shape)
-        err[unreliable] = np.nan
-        std_errs.append(err)
+        err[np.any(M[:, unknown] != 0, axis=1)] = np.nan  # diverging: no estimate
+        std_errs.append(err.reshape(shape))
     with np.errstate(over="ignore", under="ignore"):  # only for columns of 1e+-300
         cov = d[:, np.newaxis] * cov * d
     log_proba = log_softmax(forward(X, model.coefs_, model.intercepts_, "identity")[-1])
@@ -446,6 +470,23 @@ def inference_result(model, X, y_true, sample_weight, cov_type, separated=None, 
     result._fit = FitData(theta, layout, X, y_true, sample_weight, classes, separated,
                           model.alpha, n_free, hasattr(model, "feature_names_in_"))
     return result
+
+
+def _limit_cov(information, score_outer, transform, diverging, sw_sum, cov_type):
+    """The covariance (in ``theta``'s units of the scale, as ``T_unit cov_phi T_unit^T``)
+    of the coefficients that do not diverge, given those that do: the information in
+    ``theta`` restricted to them and inverted (their covariance in the limit, where the
+    separated rows no longer inform them); zero rows and columns for the diverging."""
+    inverse = np.linalg.inv(transform)  # phi = T_unit^-1 theta
+    theta_information = inverse.T @ information @ inverse
+    keep = ~diverging
+    cov = np.zeros_like(theta_information)
+    restricted = theta_information[np.ix_(keep, keep)]
+    outer = None if score_outer is None else (inverse.T @ score_outer @ inverse)[
+        np.ix_(keep, keep)]
+    cov[np.ix_(keep, keep)] = free_cov(restricted, outer, sw_sum, cov_type,
+                                       pseudo_inverse=True)
+    return cov
 
 
 def _warn_if_far_from_optimum(information, gradient, sw_sum):

@@ -39,6 +39,15 @@ def _check_imputer(est, what):
         # NaN is a column that was all missing; an infinite fill value is not a value
         # any fit gives, and it fails the first row with a missing cell.
         raise _Refused(f"{what}.statistics_ has infinite values")
+    fill = vars(est).get("_fill_dtype")
+    if fill is not None and fill.kind in "biu" and statistics.dtype.kind in "biuf":
+        # the fill values are cast to _fill_dtype: 1000.5 in int8 would impute -24
+        values = statistics[~np.isnan(statistics)] if statistics.dtype.kind == "f" \
+            else statistics
+        with np.errstate(invalid="ignore", over="ignore"):
+            if not np.array_equal(values.astype(fill).astype(values.dtype), values):
+                raise _Refused(f"{what}.statistics_ {_short(values.tolist())} do not fit "
+                               f"its _fill_dtype {fill}")
     indicator = vars(est).get("indicator_")
     if est.add_indicator:
         if type(indicator).__name__ != "MissingIndicator":
@@ -284,6 +293,39 @@ def _check_model(model):
         raise _Refused(f"the file holds {_short(model)}, not a SoftmaxNNClassifier or "
                        "a Pipeline ending in one")
     _probe(model)
+
+
+def _check_text_columns(model, text_columns):
+    """Where the metadata says an input column holds text, the OneHotEncoder that reads
+    it must know text categories: with numeric ones every text value would encode as
+    zeros (an unknown category) and the model would predict from nothing."""
+    if not text_columns or type(model).__name__ != "Pipeline":
+        return
+    first = model.steps[0][1]
+    if type(first).__name__ != "ColumnTransformer":
+        return
+    inputs = _names_list(first)
+    if inputs is None:
+        return
+    for name, transformer, spec in first.transformers_:
+        if isinstance(transformer, str):
+            continue
+        steps = transformer.steps if type(transformer).__name__ == "Pipeline" else [
+            (None, transformer)]
+        encoder = next((step for _, step in steps
+                        if type(step).__name__ == "OneHotEncoder"), None)
+        if encoder is None:
+            continue
+        columns = _column_indices(spec, first.n_features_in_, inputs, name)
+        for k, column in enumerate(columns):
+            categories = [c for c in encoder.categories_[k].tolist()
+                          if not (isinstance(c, float) and math.isnan(c))]
+            if inputs[column] in text_columns and not all(isinstance(c, str)
+                                                           for c in categories):
+                raise _Refused(f"column {_short(inputs[column])} holds text (the file's "
+                               f"metadata), but its encoder's categories are "
+                               f"{_short(categories)}: every text value would encode "
+                               "as unknown")
 
 
 def _probe_row(model):

@@ -226,6 +226,37 @@ def forward(X, coefs, intercepts, activation, xp=None):
 
 
 
+#: Activations with ``f(s z) = s f(z)`` for ``s > 0``: a network of them, with its
+#: intercepts divided by ``s``, gives ``1/s`` times the logits of ``s x``.
+HOMOGENEOUS = ("identity", "relu")
+
+
+def forward_scaled(X, coefs, intercepts, activation):
+    """The output logits of rows too large for :func:`forward`, as ``(Z, scale)`` with
+    the logits ``scale[:, None] * Z`` (which may overflow; ``Z`` does not).
+
+    Each row is divided by a power of two ``scale >= max |x|`` (exactly); identity and
+    relu layers carry the factor through (intercepts divided by it), and a tanh or
+    logistic layer takes it back where it saturates (``f(+-inf)`` is finite), after
+    which the scale is 1. ``X`` is dense; float64 throughout.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    largest = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0])
+    _, exponent = np.frexp(np.maximum(largest, 1.0))
+    scale = np.ldexp(1.0, np.minimum(exponent, 1023))[:, np.newaxis]  # finite
+    A = X / scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            Z = A @ np.asarray(coef, dtype=np.float64) + np.asarray(intercept) / scale
+            if l == len(coefs) - 1:
+                return Z, scale[:, 0]
+            if activation in HOMOGENEOUS:
+                A = ACTIVATIONS[activation](Z)
+            else:
+                A = ACTIVATIONS[activation](Z * scale)
+                scale = np.ones_like(scale)
+
+
 def hidden_layer_units(hidden_layer_sizes):
     """Return ``hidden_layer_sizes`` (an int or a sequence) as a tuple of ints >= 1,
     or raise ValueError."""

@@ -90,7 +90,10 @@ class _SingleThreadedBLAS:
     Reference-counted, so that fits overlapping in several threads restore the
     BLAS threads the process had before the first of them, whatever order they
     finish in (a per-fit ``threadpool_limits`` would restore the limit of 1 set by
-    the other fit).
+    the other fit). The control of OpenBLAS's pool is released as soon as the limit is
+    set, so that a user's ``threadpool_limits`` entered in another thread meanwhile
+    takes effect; and the limits are restored at the end only where they are still
+    the ones set here (a change made meanwhile by someone else stands).
     """
 
     def __init__(self):
@@ -101,15 +104,19 @@ class _SingleThreadedBLAS:
             if self._users == 0:
                 _release_blas_control()
                 self._limits = blas_controller().limit(limits=1)
+                _release_blas_control()
             self._users += 1
 
     def __exit__(self, *exc_info):
         with self._lock:
             self._users -= 1
             if self._users == 0:
+                ours = all(lib.get_num_threads() == 1
+                           for lib in blas_controller().lib_controllers)
                 _release_blas_control()
-                self._limits.restore_original_limits()
-                _release_blas_control()
+                if ours:
+                    self._limits.restore_original_limits()
+                    _release_blas_control()
                 self._limits = None
 
 

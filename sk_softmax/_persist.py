@@ -52,8 +52,8 @@ from ._archive import (
     _read_whole,
 )
 from ._estimator_checks import ACTIVATIONS
-from ._files import atomic_path
-from ._model_checks import _check_model
+from ._files import atomic_path, regular_file_size
+from ._model_checks import _check_model, _check_text_columns
 from ._refusal import MAX_DEPTH, _Refused
 from ._schema import ALLOWED_NODES, TRUSTED_TYPES, _check_schema
 
@@ -71,8 +71,11 @@ __all__ = [
 MAX_SCHEMA_BYTES = 16 * 2**20
 #: Largest ``sk_softmax.json`` metadata member accepted (uncompressed bytes).
 MAX_METADATA_BYTES = 2**20
-#: Largest total size of the ``.npy`` members (uncompressed bytes, headers included).
-MAX_ARRAY_BYTES = 2**30
+#: Largest total size of the ``.npy`` members (uncompressed bytes, headers included),
+#: and of the arrays the schema's nodes read (each reference counted). Loading holds
+#: up to three copies of them (the member, the checked copy, the built array): 256 MiB
+#: keeps a load under 1 GiB (a model of 20k features x 1k units takes 160 MiB).
+MAX_ARRAY_BYTES = 2**28
 #: Most members an archive may have.
 MAX_MEMBERS = 10_000
 
@@ -138,7 +141,9 @@ def save_model(model, path, *, metadata=None):
 
 
 def _open(path):
-    """:func:`._archive._open_archive` under this module's caps, read now."""
+    """:func:`._archive._open_archive` under this module's caps, read now; a FIFO or a
+    device is refused before it is opened (reading it would block or never end)."""
+    regular_file_size(path, "model file")
     return _open_archive(path, max_members=MAX_MEMBERS, max_schema=MAX_SCHEMA_BYTES,
                          max_metadata=MAX_METADATA_BYTES, max_arrays=MAX_ARRAY_BYTES)
 
@@ -154,6 +159,12 @@ def _checked_copy(path):
         # Members no built node refers to (skops writes one for each dtype, and
         # builds only the first node of an __id__) are neither read nor copied.
         used = {file for file, _, _ in check.npy_nodes}
+        # skops reads a member once for every node that names it: the budget counts
+        # every reference (16 nodes naming one 128 MiB member are 2 GiB to build).
+        referenced = sum(members[file].file_size for file, _, _ in check.npy_nodes)
+        if referenced > MAX_ARRAY_BYTES:
+            raise _Refused(f"the schema's {len(check.npy_nodes)} array references "
+                           f"total {referenced} bytes (limit {MAX_ARRAY_BYTES})")
         for file in sorted(used):
             check.headers[file] = _npy_header(archive, members[file])
         check.check_arrays()
@@ -199,7 +210,11 @@ def load_model(path):
     """
     require_skops()
     try:
-        return _load(path)
+        model = _load(path)
+        text = load_metadata(path).get("categorical")
+        if isinstance(text, list):  # the command line's metadata: its text columns
+            _check_text_columns(model, [t for t in text if isinstance(t, str)])
+        return model
     except _Refused as exc:
         raise ValueError(f"{path}: {_one_line(exc)}") from None
 
@@ -227,6 +242,49 @@ def _parse_metadata(raw):
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
     return value
+
+
+#: The metadata fields :func:`save_model`'s callers write, and the JSON types each may
+#: hold (others are kept but never read by the package).
+_TEXT, _NUMBER = (str, type(None)), (int, float, type(None))
+METADATA_FIELDS = {
+    "sk_softmax_version": _TEXT, "sklearn_version": _TEXT, "saved_utc": _TEXT,
+    "command_line": _TEXT, "target": _TEXT, "id_column": _TEXT, "impute": _TEXT,
+    "classes": list, "feature_names": list, "numeric": list, "categorical": list,
+    "dropped": list, "n_rows": _NUMBER, "cv_folds": _NUMBER, "cv_scores": (dict,),
+}
+#: The fields of each model's entry in ``cv_scores``.
+CV_SCORE_FIELDS = ("accuracy", "log_loss", "fit_time_s")
+
+
+def command_line_metadata(path):
+    """:func:`load_metadata`, with the fields the command line writes (and ``info`` and
+    ``predict`` read) of the types it writes: a list of strings where a list is, numbers
+    in each ``cv_scores`` entry. Problems raise ``ValueError("<path>: ...")``."""
+    meta = load_metadata(path)
+    try:
+        _check_metadata_fields(meta)
+    except _Refused as exc:
+        raise ValueError(f"{path}: {_one_line(exc)}") from None
+    return meta
+
+
+def _check_metadata_fields(value):
+    """Refuse metadata whose command-line fields are not of the types it writes."""
+    for name, kinds in METADATA_FIELDS.items():
+        if name not in value:
+            continue
+        field = value[name]
+        if isinstance(field, bool) or not isinstance(field, kinds):
+            raise _Refused(f"metadata field {name!r} is a {type(field).__name__}")
+        if isinstance(field, list) and not all(isinstance(v, str) for v in field):
+            raise _Refused(f"metadata field {name!r} holds something other than text")
+    for model, scores in (value.get("cv_scores") or {}).items():
+        if not isinstance(scores, dict) or not all(
+                isinstance(scores.get(k), (int, float)) and not isinstance(scores.get(k), bool)
+                for k in CV_SCORE_FIELDS):
+            raise _Refused(f"metadata field 'cv_scores' entry {model[:60]!r} lacks the "
+                           f"numbers {', '.join(CV_SCORE_FIELDS)}")
 
 
 def load_metadata(path):

@@ -115,6 +115,18 @@ def _is_complex(values):
         return False
 
 
+def validated(estimator, *args, **kwargs):
+    """scikit-learn's ``validate_data``, with numbers too large for float64 (an object
+    array of 10**400) a ValueError that says so (numpy raises OverflowError), and no
+    RuntimeWarning for finite values whose sum overflows (its finiteness check sums X
+    first, then looks at each value)."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return validate_data(estimator, *args, **kwargs)
+    except OverflowError as exc:
+        raise ValueError(f"Input holds a number too large for float64 ({exc}).") from None
+
+
 def check_not_complex(X):
     """Refuse complex X with a short message (scikit-learn's prints the data)."""
     if _is_complex(X):
@@ -193,9 +205,13 @@ def resolve_classes(labels, classes):
 
 
 def reference_index(reference_class, classes):
-    """The index of ``reference_class`` in ``classes``; None if it is None."""
+    """The index of ``reference_class`` in ``classes``; None if it is None. A list, an
+    array or any other container is refused: the reference is one label."""
     if reference_class is None:
         return None
+    if np.ndim(reference_class) != 0 or isinstance(reference_class, (dict, set, frozenset)):
+        raise ValueError(f"reference_class must be one label of y (such as 0 or "
+                         f"'setosa'), got {_short_value(reference_class)}.")
     matches = [k for k, label in enumerate(classes) if label == reference_class]
     if not matches:
         raise ValueError(f"reference_class={_short_value(reference_class)} is not one "
@@ -237,6 +253,12 @@ def class_weights_and_total(class_weight, classes, summary):
         raise ValueError(
             "The sample weights (times the class weights) sum to zero; at least one "
             "sample needs a positive weight.")
+    if sw_sum < np.finfo(np.float64).tiny:
+        raise ValueError(
+            f"The sample weights (times the class weights) sum to {sw_sum:.3g}, below the "
+            "smallest normal float64: the weights lose their precision and the "
+            "penalty alpha / sum overflows. Multiply sample_weight by a constant (only "
+            "the penalty's weight changes).")
     return weights, class_counts, sw_sum
 
 
@@ -254,7 +276,7 @@ def prepare_in_memory(estimator, X, y, sample_weight, classes):
     check_not_complex(X)
     if _is_complex(y):
         check_targets(y, type(estimator).__name__)  # its short message
-    X, y = validate_data(estimator, X, y, accept_sparse=["csr", "csc"],
+    X, y = validated(estimator, X, y, accept_sparse=["csr", "csc"],
                          dtype=[np.float64, np.float32])
     check_classification_targets(y)
     metadata = None if sample_weight is None else {"sample_weight": sample_weight}

@@ -58,10 +58,13 @@ class FitData:
         return logits if self.intercept is None else logits + self.intercept
 
     def unreliable(self):
-        """Bool per row of the tables (one row for two classes): separated rows."""
+        """Bool per row of the marginal effects (one row for two classes): every row
+        under a separation. A class's effect ``P_k (B_kj - sum_m P_m B_mj)`` involves
+        every class's coefficients, the reference's and the diverging ones' too (the
+        reference's effects were once reported with p = 0.998)."""
         if len(self.classes) == 2:
             return self.separated.any(keepdims=True)
-        return self.separated
+        return np.repeat(self.separated.any(), len(self.classes))
 
 
 def fit_data(result):

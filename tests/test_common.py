@@ -4,7 +4,6 @@ import traceback
 import warnings
 
 import numpy as np
-import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning

@@ -109,7 +109,7 @@ def test_certificate_spares_the_linear_programme(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the separation LP ran")
 
-    monkeypatch.setattr(inference_module, "separated_classes", refuse)
+    monkeypatch.setattr(inference_module, "separation", refuse)
     result = model.inference(X, y)
     assert_allclose(result.std_err_coef, expected.std_err_coef, rtol=1e-12)
     assert _certified(model, X, y)[0]

@@ -198,9 +198,11 @@ def test_separation_warnings_point_at_the_caller(iris, monkeypatch):
     assert len(record) == 1 and (UNDER_MUTMUT or record[0].filename == __file__)
     assert str(record[0].message) == (
         "The classes are completely or quasi-completely separated: the maximum-likelihood "
-        "estimate does not exist and the coefficients of class(es) [0] (relative to the "
-        "reference class) grow without bound; their statistics are set to NaN. Remove the "
-        "separating features, merge classes, or fit with alpha > 0.")
+        "estimate does not exist, and these coefficients (relative to the reference class) "
+        "grow without bound: class 0: 'x0', 'x1', 'intercept'. Their statistics are NaN; "
+        "the others are those of the limit (the rows the separation predicts perfectly no "
+        "longer inform them). Remove the separating features, merge classes, or fit with "
+        "alpha > 0.")
     monkeypatch.setattr(identification, "MAX_SEPARATION_NONZEROS", 1)
     with pytest.warns(SeparationWarning) as record:
         result = model.inference(X, y)

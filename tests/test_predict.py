@@ -25,9 +25,9 @@ def test_threaded_prediction_equals_one_thread(monkeypatch, hidden, n_threads):
     calls = []
     real_in_blocks = predict_module._in_blocks
 
-    def recording(model, X_part, transform, step):
+    def recording(model, X_part, transform, step, shift_invariant=False):
         calls.append((X_part.shape[0], _blas_threads()))
-        return real_in_blocks(model, X_part, transform, step)
+        return real_in_blocks(model, X_part, transform, step, shift_invariant)
 
     before = _blas_threads()
     monkeypatch.setattr(predict_module, "blas_threads", lambda: n_threads)
