@@ -18,6 +18,7 @@ from ._prepare import (
     check_not_complex,
     check_sample_weight,
     check_targets,
+    check_X_shape,
     class_weights_and_total,
     label_summary,
     merge_summaries,
@@ -60,9 +61,7 @@ def _as_row_chunked(da, X, y, sample_weight, estimator_name):
 
     Shape and dtype errors are those of the in-memory fit."""
     X = da.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2-dimensional container but got a dask array "
-                         f"of shape {X.shape} instead.")
+    check_X_shape(X, estimator_name)
     if any(np.isnan(n) for n in X.shape):
         raise ValueError("X has unknown chunk sizes: call X.compute_chunk_sizes() first.")
     if 0 in X.shape:  # the in-memory error, from an empty array of the same shape
@@ -77,7 +76,7 @@ def _as_row_chunked(da, X, y, sample_weight, estimator_name):
         if values is None:
             return None
         values = values if is_dask_collection(values) else np.asarray(values)
-        if values.shape[:1] != (X.shape[0],):
+        if values.shape[:1] != (X.shape[0],) or (name != "y" and values.ndim != 1):
             raise ValueError(f"Found input variables with inconsistent numbers of "
                              f"samples: {[X.shape[0], values.shape[0]]}" if name == "y"
                              else f"sample_weight.shape == {values.shape}, expected "
@@ -85,8 +84,11 @@ def _as_row_chunked(da, X, y, sample_weight, estimator_name):
         return da.asarray(values).rechunk((rows,) + values.shape[1:])
 
     y = like_rows("y", y)
-    if y.ndim != 1:  # the in-memory error, from a stand-in of y's shape
-        column_or_1d(np.broadcast_to(0.0, y.shape), warn=True)
+    if y.ndim != 1:  # the in-memory warning or error, from a stand-in of no memory
+        column = y.shape[1:] == (1,)
+        column_or_1d(np.zeros((2, 1)) if column else np.broadcast_to(0.0, y.shape),
+                     warn=True)
+        y = y.reshape(-1)
     return X, y, like_rows("sample_weight", sample_weight)
 
 

@@ -19,7 +19,7 @@ from ._dask import is_dask_collection, map_blocks
 from ._loss import log_softmax, softmax
 from ._network import forward, forward_scaled
 from ._objective import MIN_VALUES_PER_THREAD, SINGLE_THREADED_BLAS, blas_threads, row_values
-from ._prepare import validated
+from ._prepare import check_not_complex, check_X_shape, validated
 
 #: Values (of X and the activations) per row block at prediction time: about 600
 #: rows of 100 features, so that a block's logits stay in cache (measured faster
@@ -93,10 +93,10 @@ def map_logits(model, X, transform, n_columns, shift_invariant=False):
         (probabilities, labels): rows whose logits overflow are then given shifted.
     """
     check_is_fitted(model)
+    if model_namespace(model) is None:  # numpy models: one message for every holder
+        check_not_complex(X)
+        check_X_shape(X, type(model).__name__, model.n_features_in_)
     if is_dask_collection(X):
-        if X.ndim != 2 or X.shape[1] != model.n_features_in_:
-            raise ValueError(f"X has shape {X.shape}, but {type(model).__name__} is "
-                             f"expecting {model.n_features_in_} features as input.")
         probe = map_logits(model, np.zeros((1, X.shape[1]), X.dtype), transform,
                            n_columns)
         return map_blocks(X, lambda block: map_logits(model, block, transform, n_columns,

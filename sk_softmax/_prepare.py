@@ -127,6 +127,23 @@ def validated(estimator, *args, **kwargs):
         raise ValueError(f"Input holds a number too large for float64 ({exc}).") from None
 
 
+def check_X_shape(X, estimator_name, n_features=None):
+    """Refuse an X that is not 2-dimensional, or (``n_features`` given: a fitted model)
+    has another number of columns, with one message whatever holds it (numpy, sparse,
+    dask, a list) and no dump of its values (scikit-learn's prints the array)."""
+    if not hasattr(X, "shape"):  # a list: validate_data converts and checks it
+        return
+    shape = tuple(X.shape)
+    if len(shape) != 2:
+        hint = (" Reshape your data with X.reshape(-1, 1) if it has a single feature or "
+                "X.reshape(1, -1) if it is a single sample.") if len(shape) == 1 else ""
+        raise ValueError(f"Expected a 2-dimensional X of shape (n_samples, n_features), "
+                         f"got an array of shape {shape}.{hint}")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(f"X has {shape[1]} features, but {estimator_name} is expecting "
+                         f"{n_features} features as input.")
+
+
 def check_not_complex(X):
     """Refuse complex X with a short message (scikit-learn's prints the data)."""
     if _is_complex(X):
@@ -274,6 +291,7 @@ def prepare_in_memory(estimator, X, y, sample_weight, classes):
     the caller restores the estimator if the fit fails.
     """
     check_not_complex(X)
+    check_X_shape(X, type(estimator).__name__)
     if _is_complex(y):
         check_targets(y, type(estimator).__name__)  # its short message
     X, y = validated(estimator, X, y, accept_sparse=["csr", "csc"],

@@ -106,8 +106,12 @@ def test_dask_shapes_without_a_fit(dask_client, dask_problem):
     Xd = da.from_array(X, chunks=20)
     with pytest.raises(ValueError) as error:
         SoftmaxNNClassifier().fit(Xd[:, 0], y)
-    assert str(error.value) == ("Expected a 2-dimensional container but got a dask array "
-                                "of shape (60,) instead.")
+    with pytest.raises(ValueError) as in_memory_1d:
+        SoftmaxNNClassifier().fit(X[:, 0], y)
+    assert str(error.value) == str(in_memory_1d.value) == (
+        "Expected a 2-dimensional X of shape (n_samples, n_features), got an array of shape "
+        "(60,). Reshape your data with X.reshape(-1, 1) if it has a single feature or "
+        "X.reshape(1, -1) if it is a single sample.")
     with pytest.raises(ValueError) as error:
         SoftmaxNNClassifier().fit(Xd[Xd[:, 0] > -np.inf], y)
     assert str(error.value) == ("X has unknown chunk sizes: call X.compute_chunk_sizes() "
@@ -150,14 +154,19 @@ def test_dask_evaluation_gives_up_after_the_retries(dask_client, dask_problem, m
 
 @pytest.mark.parametrize("shape", [(4,), (4, 2), (4, 4)])
 def test_dask_predict_checks_the_shape(shape):
+    """A dask X of the wrong shape at predict: the in-memory message, word for word."""
     da = pytest.importorskip("dask.array")
     X, y = make_problem(n_samples=30, n_features=3)
     model = SoftmaxNNClassifier().fit(X, y)
     for method in ("predict", "predict_proba"):
         with pytest.raises(ValueError) as error:
             getattr(model, method)(da.zeros(shape))
-        assert str(error.value) == (f"X has shape {shape}, but SoftmaxNNClassifier is "
-                                    "expecting 3 features as input.")
+        with pytest.raises(ValueError) as in_memory:
+            getattr(model, method)(np.zeros(shape))
+        assert str(error.value) == str(in_memory.value)
+        assert str(error.value).startswith(
+            "Expected a 2-dimensional X" if len(shape) == 1 else
+            f"X has {shape[1]} features, but SoftmaxNNClassifier is expecting 3 features")
 
 
 # -- _demo -----------------------------------------------------------------------------

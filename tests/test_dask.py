@@ -86,6 +86,26 @@ def test_raw_columns_fit_equals_in_memory(client, collinear, monkeypatch):
     assert_array_equal(dist.predict(X), ours.predict(X))
 
 
+def test_column_y_and_predict_inputs_as_in_memory(client, problem):
+    """y of shape (n, 1): the in-memory DataConversionWarning and the same fit (it
+    once failed with a broadcasting error); at predict, a 1-D, complex or too narrow
+    X: the in-memory message, word for word (the complex one no longer prints X)."""
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y, _ = problem
+    with pytest.warns(DataConversionWarning):
+        ours = SoftmaxNNClassifier().fit(X, y[:, np.newaxis])
+    with pytest.warns(DataConversionWarning):
+        dist = SoftmaxNNClassifier().fit(chunked(X, 100), chunked(y[:, np.newaxis], 100))
+    assert_allclose(dist.coef_, ours.coef_, rtol=1e-8, atol=1e-12)
+    for bad in (X[0], X + 1j, X[:, :2]):
+        with pytest.raises(ValueError) as in_memory:
+            ours.predict(bad)
+        with pytest.raises(ValueError) as on_dask:
+            ours.predict(da.from_array(bad)).compute()
+        assert str(on_dask.value) == str(in_memory.value) and "[" not in str(in_memory.value)
+
+
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_hidden_layers_and_float32(client, problem, activation):
     """Hidden layers and float32 follow the in-memory path (same budget of 15
@@ -174,6 +194,11 @@ def _bad_inputs():
         ("NaN class weight", {"class_weight": {0: np.nan, 1: 2, 2: 1}}, X, y, {}),
         ("weights sum to infinity", {}, X, y, {"sample_weight": np.full(60, 1e307)}),
         ("infinite weight", {}, X, y, {"sample_weight": np.r_[np.inf, np.ones(59)]}),
+        ("1-D X", {}, X[:, 0], y, {}),
+        ("3-D X", {}, X[:, :, np.newaxis], y, {}),
+        ("2-D weights", {}, X, y, {"sample_weight": np.ones((60, 2))}),
+        ("subnormal weights", {}, X, y, {"sample_weight": np.full(60, 1e-320)}),
+        ("reference class a list", {"reference_class": [0]}, X, y, {}),
     ]
 
 
