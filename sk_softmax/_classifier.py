@@ -41,6 +41,22 @@ from ._prepare import prepare_in_memory, reference_index, restored_on_error, sho
 from ._solver import NON_FINITE, check_result, lbfgs_memory, minimize_objective
 
 
+def _rescaled(covariance, std, cache, key):
+    """``covariance(centre, scale)`` from one pass of the data at ``scale = std``, kept in
+    ``cache``: for another scale (the penalty's share changes it with alpha) the matrix
+    is rescaled, ``C_std * outer(std / scale, std / scale)``."""
+    unit = np.where(std > 0, std, 1.0)
+
+    def rescaled(centre, scale):
+        stored = cache.setdefault(key + ("covariance",), {})
+        if "matrix" not in stored:
+            stored["matrix"] = covariance(centre, unit)
+        ratio = unit / scale
+        return stored["matrix"] * np.outer(ratio, ratio)
+
+    return rescaled
+
+
 class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Softmax classifier with optional hidden layers, fitted by maximum likelihood.
 
@@ -303,7 +319,15 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 and n_features <= min(MAX_WHITENED_FEATURES,
                                       WHITENING_FEATURES_PER_CLASS * n_classes)
                 and data.n_values >= WHITENING_ROWS_PER_FEATURE * n_features**2)
-        _, mean, std, covariance = data.moments(full)
+        cache = getattr(self, "_moments_cache", None)
+        if cache is None:
+            _, mean, std, covariance = data.moments(full)
+        else:  # a path of fits on the same data (SoftmaxNNClassifierCV): computed once
+            key = ("moments", full, data.n_features, data.sw_sum)
+            if key not in cache:
+                cache[key] = data.moments(full)
+            _, mean, std, covariance = cache[key]
+            covariance = covariance and _rescaled(covariance, std, cache, key)
         return preconditioner(layout, mean, std, l2_reg_strength, covariance)
 
     def _prepare(self, X, y, sample_weight, classes):

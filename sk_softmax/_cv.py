@@ -143,6 +143,8 @@ def _path(params, X, y, sample_weight, classes, alphas, *, train=None, test=None
         X_test, y_test = X[test], y[test]
         score_params = _check_method_params(X, score_params or {}, indices=test)
     estimator = SoftmaxNNClassifier(**params, alpha=alphas[0], warm_start=True)
+    # One training set for every alpha: its column moments are computed once.
+    estimator._moments_cache = {}
     scores, n_iter, coefs = [], [], []
     for alpha in alphas:
         estimator.set_params(alpha=alpha)
@@ -153,6 +155,7 @@ def _path(params, X, y, sample_weight, classes, alphas, *, train=None, test=None
         if keep_coefs:
             coefs.append(([c.copy() for c in estimator.coefs_],
                           [b.copy() for b in estimator.intercepts_]))
+    del estimator._moments_cache
     return scores, n_iter, coefs, estimator
 
 
