@@ -51,8 +51,6 @@ def _open_archive(path, *, max_members, max_schema, max_metadata, max_arrays):
     decompression (the caps are the caller's, read when it calls)."""
     try:
         archive = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise OSError(f"{path}: no such file") from None
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
         raise _Refused(f"not a skops model file (not a zip archive: {exc})") from None
     try:

@@ -134,8 +134,6 @@ def check_design_rank(design, names):
             f"{len(names)} columns; {shorten(names[involved])} are linear "
             "combinations of each other (a constant column with the intercept, a "
             "duplicated or all-zero column). Drop the redundant column(s) and refit.")
-    if eigenvalues.size == 0:
-        return 1.0
     return float(np.sqrt(eigenvalues.max() / eigenvalues.min()))
 
 
@@ -179,8 +177,6 @@ def certify_estimate_exists(information, gradient, design_rows, layout):
         if layout.fit_intercept:
             index = np.append(index, n_coef + a)
         blocks.append(inverse[np.ix_(index, index)])
-    if not all(np.all(np.isfinite(block)) for block in blocks):
-        return False, decrement
     # kappa^2 <= max_i ||z~_i||^2 * max_a lambda_max(block_a): one pass over the rows;
     # the leverages themselves only where that bound is not enough.
     squares = design_rows.multiply(design_rows) if sp.issparse(design_rows) else (

@@ -34,7 +34,7 @@ def reference_moments(X, codes, weight, class_weights):
 
 
 # ------------------------------------------------------------------------- moments
-@pytest.mark.parametrize("container", ["dense", "float32", "csr", "csc"])
+@pytest.mark.parametrize("container", ["dense", "float32", "csr", "csc", "coo"])
 @pytest.mark.parametrize("block_values", [2**16, 40])
 def test_label_moments_equal_two_pass_sums(container, block_values, monkeypatch):
     """Per-label moments pooled with class weights: the weighted means and standard
@@ -49,7 +49,7 @@ def test_label_moments_equal_two_pass_sums(container, block_values, monkeypatch)
     weight = np.random.default_rng(3).uniform(0, 2, len(X))
     class_weights = np.array([1.0, 3.0, 0.5, 7.0])  # label 3: no rows
     data = {"dense": X, "float32": X.astype(np.float32), "csr": sp.csr_matrix(X),
-            "csc": sp.csc_matrix(X)}[container]
+            "csc": sp.csc_matrix(X), "coo": sp.coo_matrix(X)}[container]
     total, mean, std = label_moments(data, codes, weight, 4).pooled(class_weights)
     expected_mean, expected_std = reference_moments(data, codes, weight, class_weights)
     assert total == pytest.approx((weight * class_weights[codes]).sum(), rel=1e-13)
