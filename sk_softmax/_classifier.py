@@ -171,7 +171,8 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``J`` after each iteration.
 
     converged_ : bool
-        Whether L-BFGS reported convergence.
+        Whether the gradient met ``tol`` (SciPy's stop where ``J`` no longer decreases
+        beyond rounding is not convergence: a ConvergenceWarning names the gradient).
 
     See Also
     --------
@@ -180,6 +181,13 @@ class SoftmaxNNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    Every fit searches the first layer in the coordinates of centred, scaled inputs,
+    ``W_1 = M U``, ``b_1 = c - mu @ W_1`` (``mu`` the weighted column means, ``M``
+    1/scale as powers of two, or a whitening matrix where the columns are nearly
+    collinear): the same objective and optimum, reached on raw columns (money, years,
+    counts side by side) as on standardised ones, with no StandardScaler needed for the
+    solver's sake (docs/math.md, "Preconditioning").
+
     Data may be dense or scipy.sparse CSR/CSC (never densified). float32 data
     stays float32 through the forward and backward passes, and ``coefs_`` and
     ``predict_proba`` are float32; the loss accumulates in float64.
