@@ -21,6 +21,9 @@ SPARSE_MOMENT_ENTRIES = 2**14
 #: it): enough to centre, and a mean of rounding size is exactly zero.
 MEAN_BITS = 20
 
+#: A whitening matrix is kept to this many bits of each row's largest entry.
+MATRIX_BITS = 30
+
 #: Whitening (a full ``M``) is considered for softmax regression on dense X with at most
 #: ``WHITENING_FEATURES_PER_CLASS * n_classes`` (and at most ``MAX_WHITENED_FEATURES``)
 #: features: its ``p x p`` covariance costs ``n p**2`` once, at most 8 evaluations of J
@@ -387,10 +390,19 @@ def preconditioner(layout, mean, std, l2_reg_strength, covariance=None):
         if not eigenvalues[0] * WHITEN_CONDITION >= eigenvalues[-1]:
             eigenvalues = np.maximum(eigenvalues, WHITENING_FLOOR * eigenvalues[-1])
             scale = (vectors / np.sqrt(eigenvalues)) @ vectors.T / root[:, np.newaxis]
-            return Preconditioner(layout, centre, scale)
+            # each row to MATRIX_BITS bits of its largest entry: the same matrix whatever
+            # the last bits of the moments (the eigenvectors amplify them ~1000 times)
+            unit = np.exp2(np.ceil(np.log2(np.abs(scale).max(axis=1))) - MATRIX_BITS)
+            scale = np.round(scale / unit[:, np.newaxis]) * unit[:, np.newaxis]
+            return Preconditioner(layout, _rounded(centre, 1 / root), scale)
     scale = np.exp2(-np.round(np.log2(root)))
-    step = np.exp2(MEAN_BITS) * scale
-    return Preconditioner(layout, np.round(centre * step) / step, scale)
+    return Preconditioner(layout, _rounded(centre, scale), scale)
+
+
+def _rounded(centre, scale):
+    """``centre`` to :data:`MEAN_BITS` bits below each column's scale ``1 / scale``."""
+    step = np.exp2(MEAN_BITS + np.round(np.log2(scale)))
+    return np.round(centre * step) / step
 
 
 class PreconditionedObjective:
