@@ -73,6 +73,9 @@ def _reading(parser):
     group.add_argument("--sep", type=separator_option, metavar="SEP",
                        help="field separator (default: detected; tab, space, ';', ...)")
     group.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
+    group.add_argument("--na-values", nargs="+", action="extend", default=[], metavar="TOKEN",
+                       help="cells that mean missing, besides empty, '?' and NA (e.g. "
+                       "NULL N/A); no other cell is missing ('None' is a label)")
 
 
 def _features(parser, summary=False):
@@ -86,8 +89,9 @@ def _features(parser, summary=False):
                        metavar="COL", help="one-hot encode these columns even if numeric "
                        "(text columns always are)")
     group.add_argument("--impute", choices=["median", "most_frequent"],
-                       help="fill missing cells (an indicator column per column with "
-                       "missing cells); default: missing cells are an error")
+                       help="fill missing cells" + ("" if summary else " (an indicator "
+                       "column per column with missing cells)") + "; default: missing "
+                       "cells are an error")
     group.add_argument("--max-iter", type=checked_option("max_iter", int, lambda v: v >= 1,
                        "an integer >= 1"), metavar="N", help="solver iteration limit")
 
@@ -294,7 +298,7 @@ def fit_command(args):
         from ._persist import require_skops
 
         require_skops()
-    table = read_table(args.data, args.sep, args.decimal, args.categorical)
+    table = read_table(args.data, args.sep, args.decimal, args.categorical, args.na_values)
     y = labels(table, args.target)
     if args.id in {args.target, *args.drop} and args.id:
         raise CLIError(f"--id {args.id!r} is also the --target or a --drop column")
@@ -365,7 +369,8 @@ def _metadata(args, table, classes, numeric, categorical, scores):
         "target": args.target, "classes": [str(c) for c in classes],
         "feature_names": numeric + categorical, "numeric": numeric,
         "categorical": categorical, "id_column": args.id, "dropped": list(args.drop),
-        "impute": args.impute, "n_rows": int(len(table.frame)),
+        "impute": args.impute, "na_values": list(args.na_values),
+        "n_rows": int(len(table.frame)),
         "cv_folds": args.cv, "cv_scores": scores,
     }
 
@@ -385,7 +390,8 @@ def predict_command(args):
     categorical = [c for c in meta.get("categorical", []) if c in names]
     key = args.id or meta.get("id_column")
     text = categorical + ([key] if key and key not in names else [])  # a feature: as fitted
-    table = read_table(args.data, args.sep, args.decimal, text)
+    na_values = args.na_values or meta.get("na_values") or []  # as the model was fitted
+    table = read_table(args.data, args.sep, args.decimal, text, na_values)
     absent = [c for c in names if c not in table.frame.columns]
     if absent:
         raise CLIError(f"{args.data}: lacks the model's feature column(s) {', '.join(absent)} "
@@ -490,7 +496,7 @@ def format_summary(result, classes, reference, level=0.95, odds_ratios=False):
 def summary_command(args):
     from ._classifier import SoftmaxNNClassifier
 
-    table = read_table(args.data, args.sep, args.decimal, args.categorical)
+    table = read_table(args.data, args.sep, args.decimal, args.categorical, args.na_values)
     y = labels(table, args.target)
     numeric, categorical = feature_columns(table, args, exclude=[args.target])
     check_target(y, args)
@@ -549,7 +555,8 @@ def info_command(args):
           f"{listed(meta.get('categorical', [])) or '-'}")
     print(f"ID column: {p(meta.get('id_column') or '-')}; dropped: "
           f"{listed(meta.get('dropped', [])) or '-'}; missing cells: "
-          f"{'imputed (' + p(meta['impute']) + ')' if meta.get('impute') else 'refused'}")
+          f"{'imputed (' + p(meta['impute']) + ')' if meta.get('impute') else 'refused'}"
+          f" (empty, ?, NA{''.join(', ' + p(v) for v in meta.get('na_values', []))})")
     scores = meta.get("cv_scores") or {}
     if scores:
         width = max(len(p(name)) for name in scores) + 2

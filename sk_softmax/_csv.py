@@ -14,6 +14,7 @@ import difflib
 import io
 import os
 import re
+import shlex
 import stat
 import warnings
 
@@ -21,8 +22,10 @@ import numpy as np
 
 from ._files import atomic_path, regular_file_size
 
-#: Cells read as missing (pandas' defaults are kept as well).
-MISSING = ["?", ""]
+#: Cells read as missing: exactly these (pandas' own list would also take "None",
+#: "NULL", "nan", "N/A" and more, which are labels in real files, such as R's
+#: Arthritis data's "None"); ``--na-values`` adds to them.
+MISSING = ["", "?", "NA"]
 SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", " ": "space"}
 _NUMBER = r"[+-]?(?:\d+{d}\d*|{d}\d+)(?:[eE][+-]?\d+)?"
 _DECIMAL_COMMA = re.compile("^" + _NUMBER.format(d=",") + "$")
@@ -39,7 +42,8 @@ def _pandas():
         import pandas
     except ImportError:
         raise CLIError(
-            "the command line reads CSV files with pandas: pip install 'sk_softmax[cli]'"
+            "the command line reads CSV files with pandas: from the source checkout, "
+            "python -m pip install -e '.[cli]'"
         ) from None
     return pandas
 
@@ -219,14 +223,15 @@ def _field_limit(limit):
         csv.field_size_limit(old)
 
 
-def read_table(path, sep=None, decimal=None, text_columns=()):
-    """Read ``path`` into a :class:`Table`; ``text_columns`` stay strings."""
+def read_table(path, sep=None, decimal=None, text_columns=(), na_values=()):
+    """Read ``path`` into a :class:`Table`; ``text_columns`` stay strings; the cells
+    :data:`MISSING` and ``na_values`` are missing, no other."""
     text = read_text(path)
     with _field_limit(len(text) + 1):
-        return _read_table(path, text, sep, decimal, text_columns)
+        return _read_table(path, text, sep, decimal, text_columns, list(na_values))
 
 
-def _read_table(path, text, sep, decimal, text_columns):
+def _read_table(path, text, sep, decimal, text_columns, na_values):
     pd = _pandas()
     lines = [line for line in text.split("\n", SAMPLE_LINES + 1)[:SAMPLE_LINES + 1]
              if line.strip()][:SAMPLE_LINES]
@@ -249,7 +254,8 @@ def _read_table(path, text, sep, decimal, text_columns):
         frame = pd.read_csv(
             io.StringIO(text), sep=r"\s+" if sep == " " else sep, decimal=decimal,
             header=0, names=names, index_col=False, skipinitialspace=True,
-            na_values=MISSING, dtype={c: str for c in text_columns if c in names},
+            na_values=MISSING + na_values, keep_default_na=False,
+            dtype={c: str for c in text_columns if c in names},
             low_memory=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise CLIError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
@@ -294,8 +300,14 @@ def numeric_or_text(table, column, forced_text=False):
         raise CLIError(
             f"{table.path}: {table.line(row)}, column {column!r}: {text[row]!r} is not a "
             f"number ({count} such cell(s) in this column of numbers); fix them, leave "
-            f"them empty or '?' to mark them missing, or add --categorical {column}")
+            f"them empty, or add --na-values {_token(text[row])} if it means missing, or "
+            f"--categorical {column}")
     return "categorical"
+
+
+def _token(value):
+    """``value`` as one shell word for a hint."""
+    return shlex.quote(printable(str(value)))
 
 
 def first_missing(table, columns):
@@ -463,8 +475,8 @@ def refuse_missing(table, columns, impute, hint=None):
     if found and not impute:
         count, where = found
         hint = hint or "add --impute median (or most_frequent), or --drop the column"
-        raise CLIError(f"{table.path}: {count} missing cell(s) (empty, '?' or NA), the first "
-                       f"at {where}; fill them, {hint}")
+        raise CLIError(f"{table.path}: {count} missing cell(s) (empty, '?', NA or "
+                       f"--na-values), the first at {where}; fill them, {hint}")
     return found
 
 

@@ -202,10 +202,13 @@ class SoftmaxNNClassifierCV(SoftmaxNNClassifier):
         :class:`~sklearn.model_selection.StratifiedKFold` (no shuffling); see
         :func:`~sklearn.model_selection.check_cv`.
 
-    scoring : str, callable or None, default="neg_log_loss"
-        The score maximised, as in GridSearchCV (:func:`~sklearn.metrics.get_scorer`);
-        None means accuracy. Metrics with a ``labels`` argument are given all the
-        classes, since a test fold may lack one. Also used by :meth:`score`.
+    scoring : str, callable or None, default=None
+        The score maximised, as in GridSearchCV (:func:`~sklearn.metrics.get_scorer`),
+        and what :meth:`score` returns, as LogisticRegressionCV. None: alpha is chosen
+        by the log-loss (``"neg_log_loss"``, the criterion for a penalty's strength)
+        and :meth:`score` is the accuracy, as every scikit-learn classifier's (pass
+        ``scoring="accuracy"`` to choose by accuracy too). Metrics with a ``labels``
+        argument are given all the classes, since a test fold may lack one.
 
     refit : bool, default=True
         Refit on all the data at ``alpha_``. If False, for softmax regression the
@@ -286,7 +289,7 @@ intercept_, loss_, loss_curve_, converged_
         alphas=10,
         *,
         cv=5,
-        scoring="neg_log_loss",
+        scoring=None,
         refit=True,
         n_jobs=None,
         hidden_layer_sizes=(),
@@ -354,10 +357,11 @@ intercept_, loss_, loss_curve_, converged_
         routed = self._routed(sample_weight, params)
         folds = _checked_folds(check_cv(self.cv, y, classifier=True).split(
             X, y, **routed.splitter.split), len(y))
-        if self.scoring == "neg_log_loss" and not _routing_enabled():
+        selection = self._selection_scoring()
+        if selection == "neg_log_loss" and not _routing_enabled():
             scorer = _NegLogLoss(classes)  # the default: the same value, faster
         else:
-            scorer = _scorer_with_labels(self.scoring, classes)
+            scorer = _scorer_with_labels(selection, classes)
         paths = Parallel(n_jobs=self.n_jobs)(
             delayed(_path)(self._fit_params(), X, y, sample_weight, classes, alphas,
                            train=train, test=test, scorer=scorer,
@@ -367,7 +371,7 @@ intercept_, loss_, loss_curve_, converged_
         n_iter = np.array([path[1] for path in paths], dtype=np.intp)
         mean = scores.mean(axis=0)
         if np.isnan(mean).all():
-            raise ValueError(f"The scorer gave NaN for every alpha ({self.scoring!r}): "
+            raise ValueError(f"The scorer gave NaN for every alpha ({selection!r}): "
                              "no alpha can be chosen.")
         if np.isnan(mean).any():
             warnings.warn(f"The scorer gave NaN at alpha(s) {shorten(alphas[np.isnan(mean)])}; "
@@ -475,9 +479,13 @@ intercept_, loss_, loss_curve_, converged_
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
+    def _selection_scoring(self):
+        """The scoring alpha is chosen by: ``scoring``, or the log-loss by default."""
+        return "neg_log_loss" if self.scoring is None else self.scoring
+
     def score(self, X, y, sample_weight=None, **score_params):
-        """The ``scoring`` score of the fitted model on ``(X, y)`` (as
-        LogisticRegressionCV).
+        """The ``scoring`` score of the fitted model on ``(X, y)``; the accuracy when
+        ``scoring`` is None (as LogisticRegressionCV, and every classifier).
 
         Parameters
         ----------
@@ -519,7 +527,7 @@ intercept_, loss_, loss_curve_, converged_
             .add_self_request(self)
             .add(splitter=check_cv(self.cv),
                  method_mapping=MethodMapping().add(caller="fit", callee="split"))
-            .add(scorer=get_scorer("accuracy" if self.scoring is None else self.scoring),
+            .add(scorer=get_scorer(self._selection_scoring()),
                  method_mapping=MethodMapping().add(caller="score", callee="score")
                  .add(caller="fit", callee="score"))
         )

@@ -43,7 +43,7 @@ def _require_distributed():
     except ImportError:
         raise ImportError(
             "fitting on dask arrays needs dask and distributed: "
-            "pip install 'sk_softmax[dask]'"
+            "from the source checkout, python -m pip install -e '.[dask]'"
         ) from None
     try:
         client = get_client()

@@ -86,7 +86,8 @@ def require_skops():
         import skops.io
     except ImportError:
         raise ImportError(
-            "model files are written with skops: pip install 'sk_softmax[cli]'"
+            "model files are written with skops: from the source checkout, "
+            "python -m pip install -e '.[cli]'"
         ) from None
     return skops.io
 
@@ -251,7 +252,8 @@ METADATA_FIELDS = {
     "sk_softmax_version": _TEXT, "sklearn_version": _TEXT, "saved_utc": _TEXT,
     "command_line": _TEXT, "target": _TEXT, "id_column": _TEXT, "impute": _TEXT,
     "classes": list, "feature_names": list, "numeric": list, "categorical": list,
-    "dropped": list, "n_rows": _NUMBER, "cv_folds": _NUMBER, "cv_scores": (dict,),
+    "dropped": list, "na_values": list, "n_rows": _NUMBER, "cv_folds": _NUMBER,
+    "cv_scores": (dict,),
 }
 #: The fields of each model's entry in ``cv_scores``.
 CV_SCORE_FIELDS = ("accuracy", "log_loss", "fit_time_s")

@@ -26,7 +26,8 @@ indices ``0 .. n_classes - 1``).
 :func:`export_model` writes a fitted model (or a Pipeline ending with one, such as
 those ``sk-softmax fit --save`` writes) to an ``.onnx`` file, atomically.
 
-Needs skl2onnx (and onnxruntime to run the graphs): ``pip install 'sk_softmax[onnx]'``.
+Needs skl2onnx (and onnxruntime to run the graphs): from the source checkout,
+``python -m pip install -e '.[onnx]'``.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -53,7 +54,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without skl2onnx
     raise ImportError(
         f"sk_softmax.onnx needs skl2onnx (and onnxruntime to run the graphs): "
-        f"pip install 'sk_softmax[onnx]' ({exc})"
+        f"from the source checkout, python -m pip install -e '.[onnx]' ({exc})"
     ) from exc
 
 from ._classifier import SoftmaxNNClassifier
@@ -81,7 +82,8 @@ def _version(text):
 if _version(skl2onnx.__version__) < MIN_SKL2ONNX:  # pragma: no cover - old skl2onnx only
     raise ImportError(
         f"sk_softmax.onnx needs skl2onnx >= {'.'.join(map(str, MIN_SKL2ONNX))}, found "
-        f"{skl2onnx.__version__}: pip install -U 'sk_softmax[onnx]'"
+        f"{skl2onnx.__version__}: from the source checkout, "
+        f"python -m pip install -U -e '.[onnx]'"
     )
 
 

@@ -208,8 +208,8 @@ def test_missing_cell_names_line_and_column_with_hint(capsys, tmp_path, cell):
     status, out, err = cli(capsys, "fit", path, "--target", "species", "--id", "id")
     assert status == 2 and out == ""
     assert first_error(err).startswith(
-        f"sk-softmax: error: {path}: 1 missing cell(s) (empty, '?' or NA), the first at "
-        "line 8, column 'sepal_width'")
+        f"sk-softmax: error: {path}: 1 missing cell(s) (empty, '?', NA or --na-values), "
+        "the first at line 8, column 'sepal_width'")
     assert "--impute median" in err
 
 

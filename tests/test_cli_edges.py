@@ -65,7 +65,7 @@ def test_missing_pandas_is_one_line(tmp_path, capsys, monkeypatch):
     path.write_text("a,y\n1,0\n2,1\n")
     monkeypatch.setitem(sys.modules, "pandas", None)
     status, _, err = run(capsys, "fit", path, "--target", "y")
-    assert status == 2 and "pip install 'sk_softmax[cli]'" in err
+    assert status == 2 and "python -m pip install -e '.[cli]'" in err
 
 
 def test_keyboard_interrupt_exits_130(tmp_path, capsys, monkeypatch):

@@ -83,7 +83,7 @@ def test_dask_fit_without_distributed(monkeypatch, dask_problem):
     with pytest.raises(ImportError) as error:
         SoftmaxNNClassifier().fit(da.from_array(X, chunks=20), y)
     assert str(error.value) == ("fitting on dask arrays needs dask and distributed: "
-                                "pip install 'sk_softmax[dask]'")
+                                "from the source checkout, python -m pip install -e '.[dask]'")
 
 
 def test_dask_fit_without_a_client(dask_problem):

@@ -135,8 +135,8 @@ def test_stray_text_in_a_decimal_comma_column(capsys, tmp_path):
     assert status == 2
     assert only_line(err) == (
         f"sk-softmax: error: {path}: line 3, column 'a': 'x' is not a number (1 such "
-        "cell(s) in this column of numbers); fix them, leave them empty or '?' to mark "
-        "them missing, or add --categorical a")
+        "cell(s) in this column of numbers); fix them, leave them empty, or add "
+        "--na-values x if it means missing, or --categorical a")
 
 
 def test_missing_label_names_its_line(capsys, tmp_path):

@@ -86,7 +86,12 @@ def test_matches_grid_search(data):
     assert clf.alpha_ == search.best_params_["alpha"]
     np.testing.assert_allclose(clf.coef_, search.best_estimator_.coef_, atol=1e-6)
     np.testing.assert_allclose(clf.predict_proba(X), search.predict_proba(X), atol=1e-7)
-    assert clf.score(X, y) == pytest.approx(search.score(X, y), abs=1e-7)
+    # score() is the accuracy by default (as every classifier's), the scoring's if given
+    assert clf.score(X, y) == pytest.approx(np.mean(search.predict(X) == y), abs=1e-12)
+    explicit = SoftmaxNNClassifierCV(alphas=clf.alphas_, cv=cv, scoring="neg_log_loss",
+                                     **TIGHT).fit(X, y)
+    assert explicit.alpha_ == clf.alpha_
+    assert explicit.score(X, y) == pytest.approx(search.score(X, y), abs=1e-7)
     # warm starts save iterations along the path
     assert clf.n_iter_[:, 1:].sum() < sum(
         SoftmaxNNClassifier(alpha=a, **TIGHT).fit(X[tr], y[tr]).n_iter_
@@ -215,7 +220,11 @@ def test_pipeline_strings_and_missing_test_class():
     X, y = make_problem(n_samples=90, n_features=4, seed=5)
     labels = np.array(["a", "b", "c"])[y]
     pipe = make_pipeline(StandardScaler(), SoftmaxNNClassifierCV(alphas=3, cv=3))
-    assert cross_val_score(pipe, X * 10 + 3, labels, cv=3).shape == (3,)
+    # cross_val_score gives the accuracy, as for any classifier (and LogisticRegressionCV)
+    scores = cross_val_score(pipe, X * 10 + 3, labels, cv=3)
+    np.testing.assert_allclose(scores, cross_val_score(pipe, X * 10 + 3, labels, cv=3,
+                                                       scoring="accuracy"), atol=0)
+    assert np.all((scores >= 0) & (scores <= 1))
     pipe.fit(X, labels)
     assert set(pipe.predict(X)) <= {"a", "b", "c"}
     order = np.argsort(labels, kind="stable")

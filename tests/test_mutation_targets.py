@@ -292,8 +292,8 @@ def test_require_skops_says_how_to_install(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "skops", None)
     monkeypatch.setitem(sys.modules, "skops.io", None)
-    with pytest.raises(ImportError, match=r"^model files are written with skops: pip "
-                                          r"install 'sk_softmax\[cli\]'$"):
+    with pytest.raises(ImportError, match=r"^model files are written with skops: from the "
+                       r"source checkout, python -m pip install -e '\.\[cli\]'$"):
         require_skops()
 
 

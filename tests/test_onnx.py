@@ -272,7 +272,7 @@ def test_wrong_number_of_columns_is_refused():
 def test_import_without_skl2onnx_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "skl2onnx", None)
     monkeypatch.delitem(sys.modules, "sk_softmax.onnx")
-    with pytest.raises(ImportError, match=r"pip install 'sk_softmax\[onnx\]'"):
+    with pytest.raises(ImportError, match=r"python -m pip install -e '\.\[onnx\]'"):
         importlib.import_module("sk_softmax.onnx")
 
 
